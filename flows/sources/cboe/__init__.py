@@ -1,0 +1,1 @@
+"""Cboe options market statistics."""

@@ -1,0 +1,1 @@
+"""CFTC Commitments of Traders."""
