@@ -1,0 +1,223 @@
+"""The ``flowscope`` command: thin wrappers over ``flows.pipeline``, ``flows.daily`` and the warehouse.
+
+Every command states what it reads, what it writes and how long it may take.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from flows.errors import FlowscopeError
+
+app = typer.Typer(
+    help=(
+        "flowscope: an open flow-and-positioning pipeline (CFTC COT, Cboe put/call, ...) into a "
+        "DuckDB warehouse.\n\nThe warehouse is warehouse/flowscope.duckdb unless FLOWSCOPE_WAREHOUSE "
+        "names another file; raw payloads are kept beside it in raw/. Start with `flowscope import` "
+        "(local files) or `flowscope daily` (live), then `flowscope status` and `flowscope sql`."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ALLOWED_SQL = {"SELECT", "EXPLAIN", "VARIABLE_SET", "SET", "PRAGMA"}
+
+
+def _fail(msg: str, code: int = 1) -> None:
+    typer.secho(f"error: {msg}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def _print_rows(rows: list[dict[str, object]], fmt: str = "table") -> None:
+    import polars as pl
+
+    frame = pl.DataFrame(rows) if rows else pl.DataFrame()
+    _print_frame(frame, fmt)
+
+
+def _print_frame(frame, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    import polars as pl
+
+    if fmt == "csv":
+        sys.stdout.write(frame.write_csv())
+    elif fmt == "json":
+        sys.stdout.write(frame.write_json() + "\n")
+    else:
+        with pl.Config(tbl_rows=500, tbl_cols=-1, fmt_str_lengths=80, tbl_width_chars=250,
+                       tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
+            typer.echo(str(frame))
+        typer.echo(f"({frame.height} rows)")
+
+
+@app.command("import")
+def import_cmd(
+    dataset: Annotated[str, typer.Argument(help="cftc_tff or cboe_putcall (see `flowscope datasets`).")],
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (folders are read recursively).")],
+    segment: Annotated[str | None, typer.Option(help="cboe_putcall archives only: the segment (total, equity, index, etp, vix, spx) when neither the file's preamble, header nor name says it.")] = None,
+    load_date: Annotated[str | None, typer.Option(help="Treat the load as made on this date (YYYY-MM-DD): rows dated after it are refused. Default: today.")] = None,
+) -> None:
+    """Import local files in the publisher's native format (or the documented CSV).
+
+    Reads: the files given; the format is detected from the content (e.g. CFTC annual text, zip,
+    weekly file or API JSON). Writes: each file's bytes to raw/ (by sha256), its rows to the
+    warehouse as one all-or-nothing load, and a line in meta.loads. A bad file gets a one-line error
+    and loads nothing; the other files go on. Importing the same file again changes nothing.
+    Time: about a second per MB.
+    """
+    hints = {"segment": segment} if segment else {}
+    ld = date.fromisoformat(load_date) if load_date else None
+    failed = 0
+
+    def show(res) -> None:  # type: ignore[no-untyped-def]
+        nonlocal failed
+        if res.ok:
+            typer.echo(f"{res.outcome:>9}  {res.summary()}")
+            for w in res.warnings:
+                typer.secho(f"  warning: {w}", fg=typer.colors.YELLOW)
+        else:
+            failed += 1
+            typer.secho(f"error: {res.summary()}", fg=typer.colors.RED, err=True)
+
+    from flows.pipeline import import_paths
+
+    try:
+        import_paths(dataset, paths, hints=hints, load_date=ld, on_result=show)
+    except FlowscopeError as exc:
+        _fail(str(exc))
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def daily(
+    as_of: Annotated[str | None, typer.Option(help="The day to run for (YYYY-MM-DD). Default: today.")] = None,
+    datasets: Annotated[str | None, typer.Option(help="Comma-separated datasets (default: all).")] = None,
+    offline: Annotated[bool, typer.Option(help="Make no network call: rebuild from what warehouse/raw holds.")] = False,
+) -> None:
+    """Run the daily pipeline (a Prefect flow, local mode: no server needed).
+
+    For each dataset, independently: fetch from the publisher (or, with --offline, replay the raw
+    store), keep the raw payload, parse, check, and load in one transaction. One failing dataset does
+    not stop the others. Ends with a summary table (also a Prefect table artifact `daily-summary`);
+    exits 1 if any dataset failed. Reads: the publishers' sites or warehouse/raw. Writes: the
+    warehouse, raw/ and Prefect's local state (PREFECT_HOME). Time: ~15 s of Prefect start-up, plus
+    ~1 s per Cboe day fetched (rate-limited) and a few seconds per CFTC page.
+    """
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    from flows.daily import daily as daily_flow
+
+    names = [d.strip() for d in datasets.split(",")] if datasets else None
+    try:
+        rows = daily_flow(as_of=date.fromisoformat(as_of) if as_of else None, datasets=names, offline=offline)
+    except FlowscopeError as exc:
+        _fail(str(exc))
+    _print_rows([{k: v for k, v in r.items() if k != "message"} for r in rows])
+    for r in rows:
+        if r["message"]:
+            colour = typer.colors.RED if r["outcome"] == "failed" else None
+            typer.secho(f"{r['dataset']}: {r['message']}", fg=colour, err=r["outcome"] == "failed")
+    if any(r["outcome"] == "failed" for r in rows):
+        raise typer.Exit(1)
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL to run (read-only), e.g. \"select * from analytics.cot_positioning limit 5\".")],
+    format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    as_of: Annotated[str | None, typer.Option(help="Answer as known at this moment (YYYY-MM-DD or ISO timestamp, UTC): sets the `as_of` variable the analytics views read.")] = None,
+) -> None:
+    """Query the warehouse, read-only (writes are refused).
+
+    Reads: the last committed state of the warehouse (while a load is running, it waits up to 10 s
+    and then asks you to retry). Views: analytics.cot_positioning, analytics.put_call (see README).
+    Writes: nothing. Time: interactive.
+    """
+    import duckdb
+
+    from flows.warehouse import connect_read
+
+    if format not in ("table", "csv", "json"):
+        _fail("--format must be table, csv or json", 2)
+    try:
+        statements = duckdb.extract_statements(query)
+    except duckdb.Error as exc:
+        _fail(f"cannot parse the query: {exc}", 2)
+    for st in statements:
+        kind = str(st.type).rsplit(".", 1)[-1]
+        if kind not in ALLOWED_SQL:
+            _fail(f"flowscope sql is read-only: {kind} statements are refused "
+                  "(use flowscope import/daily to change the warehouse)", 2)
+    if not statements:
+        _fail("empty query", 2)
+    try:
+        con = connect_read()
+    except FlowscopeError as exc:
+        _fail(str(exc))
+    try:
+        if as_of:
+            ts = datetime.fromisoformat(as_of)
+            con.execute("set variable as_of = ?::timestamptz", [ts.isoformat() if ts.tzinfo else ts.isoformat() + "+00:00"])
+        for st in statements[:-1]:
+            con.execute(st)
+        frame = con.sql(statements[-1].query).pl()
+    except duckdb.Error as exc:
+        _fail(str(exc).splitlines()[0])
+    finally:
+        con.close()
+    _print_frame(frame, format)
+
+
+@app.command()
+def status(
+    format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    today: Annotated[str | None, typer.Option(help="Judge staleness as of this date (default: today).")] = None,
+) -> None:
+    """Per dataset: rows, first and last date, newest available_at, last load and its outcome,
+    payloads that failed to load, and whether the data is stale for its cadence.
+
+    Reads: the warehouse (read-only). Writes: nothing. Time: under a second.
+    """
+    from flows.status import dataset_status
+    from flows.warehouse import connect_read
+
+    try:
+        con = connect_read()
+    except FlowscopeError as exc:
+        _fail(str(exc))
+    try:
+        rows = dataset_status(con, date.fromisoformat(today) if today else date.today())
+    finally:
+        con.close()
+    _print_rows(rows, format)
+
+
+@app.command()
+def datasets() -> None:
+    """List the datasets with their table, view, grain and cadence. Reads and writes nothing."""
+    from flows.sources import DATASETS
+
+    _print_rows([
+        {"dataset": s.name, "table": s.table, "view": s.view, "key": ", ".join(s.key),
+         "cadence_days": s.cadence.days, "description": s.description}
+        for s in DATASETS.values()
+    ])
+
+
+def main() -> None:  # pragma: no cover
+    try:
+        app()
+    except FlowscopeError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,157 @@
+"""Library entry points shared by the CLI and the Prefect flow: import files, run one dataset.
+
+``import_paths`` loads files (each file in its own transaction: a bad file loads nothing and the
+others go on). ``run_dataset`` does one dataset of the daily run: fetch live (or replay the raw
+store when offline), then load everything fetched in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+from flows.calendar import trading_days
+from flows.config import Settings, get_settings, universe
+from flows.errors import FlowscopeError
+from flows.http import Fetcher, make_client
+from flows.loader import ingest
+from flows.raw_store import iter_raw, read_raw
+from flows.sources import get_spec
+from flows.sources.base import DatasetSpec, LoadResult, Payload
+from flows.warehouse import connect_write, writer_lock
+
+log = logging.getLogger(__name__)
+
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files as given, folders expanded to their files (recursively, sorted), hidden files skipped."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out += sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise FlowscopeError(f"no such file or folder: {p}")
+    return out
+
+
+def import_paths(
+    dataset: str,
+    paths: Sequence[Path],
+    *,
+    hints: dict[str, str] | None = None,
+    load_date: date | None = None,
+    settings: Settings | None = None,
+    on_result: Callable[[LoadResult], None] | None = None,
+) -> list[LoadResult]:
+    """Import files of one dataset; each file is its own all-or-nothing load."""
+    settings = settings or get_settings()
+    spec = get_spec(dataset)
+    files = expand_paths(paths)
+    results: list[LoadResult] = []
+    with writer_lock(settings, wait_s=30):
+        con = connect_write(settings)
+        try:
+            for f in files:
+                payload = Payload(dataset, f.read_bytes(), str(f.resolve()), datetime.now(UTC), False, dict(hints or {}))
+                for res in ingest(con, spec, [payload], settings.raw_dir, load_date=load_date):
+                    results.append(res)
+                    if on_result:
+                        on_result(res)
+        finally:
+            con.close()
+    return results
+
+
+@dataclass
+class DatasetSummary:
+    """One line of the daily summary table."""
+
+    dataset: str
+    outcome: str  # ok | unchanged | failed | empty
+    payloads: int = 0
+    rows_new: int = 0
+    rows_revised: int = 0
+    latest_date: date | None = None
+    message: str = ""
+    results: list[LoadResult] = field(default_factory=list, repr=False)
+
+    def row(self) -> dict[str, object]:
+        d = asdict(self)
+        d.pop("results")
+        d["latest_date"] = str(self.latest_date or "")
+        return d
+
+
+def _latest(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, where: str = "true") -> date | None:
+    row = con.execute(f"select max({spec.date_column}) from {spec.table} where {where}").fetchone()
+    return row[0] if row else None
+
+
+def _live_payloads(
+    spec: DatasetSpec, con: duckdb.DuckDBPyConnection, as_of: date, settings: Settings
+) -> tuple[list[Payload], list[str]]:
+    """Fetch what is new for a dataset (and a trailing window for revisions)."""
+    if spec.name == "cftc_tff":
+        from flows.sources.cftc import client as cftc
+
+        codes = [c for k in universe(settings)["cot_contracts"].values() for n, c in k.items() if n != "label"]
+        last = _latest(con, spec)
+        start = last - timedelta(weeks=12) if last else date(2006, 1, 1)
+        with make_client(settings) as http:
+            fetcher = Fetcher(http, dataset=spec.name)
+            return cftc.fetch(fetcher, codes, start, as_of, settings.cftc_app_token)
+    if spec.name == "cboe_putcall":
+        from flows.sources.cboe import client as cboe
+
+        last = _latest(con, spec, "series_source = 'cboe_daily_json'")
+        start = last + timedelta(days=1) if last else as_of - timedelta(days=14)
+        days = list(trading_days(start, as_of))[-30:]
+        with make_client(settings, headers={"Accept": "application/json"}) as http:
+            fetcher = Fetcher(http, dataset=spec.name, min_interval_s=1.0)
+            payloads, missing = cboe.fetch_days(fetcher, days)
+        notes = [f"not published yet: {', '.join(map(str, missing))}"] if missing else []
+        return payloads, notes
+    raise FlowscopeError(f"{spec.name}: no live client")
+
+
+def _summarise(spec: DatasetSpec, results: list[LoadResult], notes: list[str], latest: date | None) -> DatasetSummary:
+    failed = [r for r in results if not r.ok]
+    outcome = "failed" if failed else ("ok" if any(r.rows_new or r.rows_revised for r in results) else "unchanged")
+    msgs = [r.summary() for r in failed] + notes
+    return DatasetSummary(
+        spec.name, outcome, len(results), sum(r.rows_new for r in results),
+        sum(r.rows_revised for r in results), latest, " | ".join(msgs), results,
+    )
+
+
+def run_dataset(name: str, as_of: date, *, offline: bool, settings: Settings | None = None) -> DatasetSummary:
+    """One dataset of the daily run. Never raises for data problems: they go in the summary."""
+    settings = settings or get_settings()
+    spec = get_spec(name)
+    con = connect_write(settings)
+    try:
+        if offline:
+            stored = list(iter_raw(settings.raw_dir, name))
+            if not stored:
+                return DatasetSummary(name, "empty", message="nothing in the raw store to replay", latest_date=_latest(con, spec))
+            results: list[LoadResult] = []
+            for path in stored:
+                results += ingest(con, spec, [read_raw(path)], settings.raw_dir, load_date=as_of)
+            return _summarise(spec, results, [], _latest(con, spec))
+        try:
+            payloads, notes = _live_payloads(spec, con, as_of, settings)
+        except FlowscopeError as exc:
+            return DatasetSummary(name, "failed", message=str(exc), latest_date=_latest(con, spec))
+        if not payloads:
+            return DatasetSummary(name, "unchanged", message=" | ".join(notes) or "nothing new", latest_date=_latest(con, spec))
+        results = ingest(con, spec, payloads, settings.raw_dir, load_date=as_of)
+        return _summarise(spec, results, notes, _latest(con, spec))
+    finally:
+        con.close()

@@ -1,0 +1,91 @@
+"""Live CFTC client: the public reporting (Socrata) API, with the annual zip as fallback.
+
+- API: ``GET https://publicreporting.cftc.gov/resource/gpe5-46if.json`` filtered by contract code
+  and report date, ordered by (report date, contract code), paged with ``$limit``/``$offset``
+  until a short page. Optional app token from ``CFTC_APP_TOKEN`` as ``X-App-Token``.
+- Fallback: ``https://www.cftc.gov/files/dea/history/fut_fin_txt_{YYYY}.zip`` per year (all
+  markets; the current year's zip does not exist before the first January report).
+Each page or zip is one ``Payload``; the daily flow loads a run's payloads in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+
+from flows.errors import FetchError, PayloadError
+from flows.http import Fetcher
+from flows.sources.base import Payload
+from flows.sources.cftc.tff import API_URL
+
+ZIP_URL = "https://www.cftc.gov/files/dea/history/fut_fin_txt_{year}.zip"
+PAGE_SIZE = 50_000
+_CODE = re.compile(r"^[0-9A-Z+]{4,8}$")
+
+
+def build_api_params(codes: Sequence[str], start: date, offset: int, limit: int = PAGE_SIZE) -> dict[str, str]:
+    """SoQL parameters for one page (pure; codes are checked, dates are ISO)."""
+    bad = [c for c in codes if not _CODE.match(c)]
+    if bad:
+        raise ValueError(f"not CFTC contract codes: {bad}")
+    quoted = ",".join(f"'{c}'" for c in codes)
+    return {
+        "$where": f"cftc_contract_market_code in({quoted}) AND report_date_as_yyyy_mm_dd >= '{start.isoformat()}'",
+        "$order": "report_date_as_yyyy_mm_dd,cftc_contract_market_code",
+        "$limit": str(limit),
+        "$offset": str(offset),
+    }
+
+
+def fetch_api(
+    fetcher: Fetcher, codes: Sequence[str], start: date, app_token: str | None = None, page_size: int = PAGE_SIZE
+) -> list[Payload]:
+    """All rows for ``codes`` since ``start``, page by page."""
+    headers = {"Accept": "application/json"}
+    if app_token:
+        headers["X-App-Token"] = app_token
+    payloads: list[Payload] = []
+    offset = 0
+    while True:
+        resp = fetcher.request("GET", API_URL, params=build_api_params(codes, start, offset, page_size), headers=headers)
+        ctype = resp.headers.get("content-type", "")
+        if "json" not in ctype:
+            raise PayloadError(f"cftc_tff: {resp.url}: expected JSON, got {ctype or 'no content type'}")
+        try:
+            rows = json.loads(resp.content)
+        except json.JSONDecodeError as exc:
+            raise PayloadError(f"cftc_tff: {resp.url}: truncated or invalid JSON ({exc})") from None
+        payloads.append(Payload("cftc_tff", resp.content, str(resp.url), datetime.now(UTC), live=True))
+        if not isinstance(rows, list) or len(rows) < page_size:
+            return payloads
+        offset += page_size
+
+
+def fetch_annual_zip(fetcher: Fetcher, year: int) -> Payload:
+    resp = fetcher.request("GET", ZIP_URL.format(year=year))
+    if not resp.content.startswith(b"PK\x03\x04"):
+        raise PayloadError(f"cftc_tff: {resp.url}: not a zip (the year's file may not exist yet)")
+    return Payload("cftc_tff", resp.content, str(resp.url), datetime.now(UTC), live=True)
+
+
+def fetch(
+    fetcher: Fetcher, codes: Sequence[str], start: date, end: date, app_token: str | None = None
+) -> tuple[list[Payload], list[str]]:
+    """API first; on failure the annual zips of the years in [start, end]. Returns notes too."""
+    notes: list[str] = []
+    try:
+        return fetch_api(fetcher, codes, start, app_token), notes
+    except (FetchError, PayloadError) as exc:
+        notes.append(f"API failed ({exc}); falling back to the annual zip files")
+    payloads = []
+    for year in range(start.year, end.year + 1):
+        try:
+            payloads.append(fetch_annual_zip(fetcher, year))
+        except (FetchError, PayloadError) as exc:
+            if year == end.year and end.month == 1:
+                notes.append(f"no {year} zip yet ({exc})")
+                continue
+            raise
+    return payloads, notes
