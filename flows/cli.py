@@ -164,9 +164,10 @@ def sql(
     try:
         if as_of:
             ts = datetime.fromisoformat(as_of)
-            con.execute("set variable as_of = ?::timestamptz", [ts.isoformat() if ts.tzinfo else ts.isoformat() + "+00:00"])
+            iso = ts.isoformat() if ts.tzinfo else ts.isoformat() + "+00:00"
+            con.execute("set variable as_of = ?::timestamptz", [iso]).fetchall()
         for st in statements[:-1]:
-            con.execute(st)
+            con.execute(st.query).fetchall()
         frame = con.sql(statements[-1].query).pl()
     except duckdb.Error as exc:
         _fail(str(exc).splitlines()[0])

@@ -20,7 +20,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import polars as pl
@@ -42,34 +42,7 @@ API_URL = f"https://publicreporting.cftc.gov/resource/{SOCRATA_DATASET}.json"
 
 # The 87 columns of the TFF futures-only text files, in order (headerless weekly file uses it).
 TEXT_COLUMNS: tuple[str, ...] = tuple(
-    """Market_and_Exchange_Names As_of_Date_In_Form_YYMMDD Report_Date_as_YYYY-MM-DD
-CFTC_Contract_Market_Code CFTC_Market_Code CFTC_Region_Code CFTC_Commodity_Code Open_Interest_All
-Dealer_Positions_Long_All Dealer_Positions_Short_All Dealer_Positions_Spread_All
-Asset_Mgr_Positions_Long_All Asset_Mgr_Positions_Short_All Asset_Mgr_Positions_Spread_All
-Lev_Money_Positions_Long_All Lev_Money_Positions_Short_All Lev_Money_Positions_Spread_All
-Other_Rept_Positions_Long_All Other_Rept_Positions_Short_All Other_Rept_Positions_Spread_All
-Tot_Rept_Positions_Long_All Tot_Rept_Positions_Short_All NonRept_Positions_Long_All
-NonRept_Positions_Short_All Change_in_Open_Interest_All Change_in_Dealer_Long_All
-Change_in_Dealer_Short_All Change_in_Dealer_Spread_All Change_in_Asset_Mgr_Long_All
-Change_in_Asset_Mgr_Short_All Change_in_Asset_Mgr_Spread_All Change_in_Lev_Money_Long_All
-Change_in_Lev_Money_Short_All Change_in_Lev_Money_Spread_All Change_in_Other_Rept_Long_All
-Change_in_Other_Rept_Short_All Change_in_Other_Rept_Spread_All Change_in_Tot_Rept_Long_All
-Change_in_Tot_Rept_Short_All Change_in_NonRept_Long_All Change_in_NonRept_Short_All
-Pct_of_Open_Interest_All Pct_of_OI_Dealer_Long_All Pct_of_OI_Dealer_Short_All
-Pct_of_OI_Dealer_Spread_All Pct_of_OI_Asset_Mgr_Long_All Pct_of_OI_Asset_Mgr_Short_All
-Pct_of_OI_Asset_Mgr_Spread_All Pct_of_OI_Lev_Money_Long_All Pct_of_OI_Lev_Money_Short_All
-Pct_of_OI_Lev_Money_Spread_All Pct_of_OI_Other_Rept_Long_All Pct_of_OI_Other_Rept_Short_All
-Pct_of_OI_Other_Rept_Spread_All Pct_of_OI_Tot_Rept_Long_All Pct_of_OI_Tot_Rept_Short_All
-Pct_of_OI_NonRept_Long_All Pct_of_OI_NonRept_Short_All Traders_Tot_All Traders_Dealer_Long_All
-Traders_Dealer_Short_All Traders_Dealer_Spread_All Traders_Asset_Mgr_Long_All
-Traders_Asset_Mgr_Short_All Traders_Asset_Mgr_Spread_All Traders_Lev_Money_Long_All
-Traders_Lev_Money_Short_All Traders_Lev_Money_Spread_All Traders_Other_Rept_Long_All
-Traders_Other_Rept_Short_All Traders_Other_Rept_Spread_All Traders_Tot_Rept_Long_All
-Traders_Tot_Rept_Short_All Conc_Gross_LE_4_TDR_Long_All Conc_Gross_LE_4_TDR_Short_All
-Conc_Gross_LE_8_TDR_Long_All Conc_Gross_LE_8_TDR_Short_All Conc_Net_LE_4_TDR_Long_All
-Conc_Net_LE_4_TDR_Short_All Conc_Net_LE_8_TDR_Long_All Conc_Net_LE_8_TDR_Short_All Contract_Units
-CFTC_Contract_Market_Code_Quotes CFTC_Market_Code_Quotes CFTC_Commodity_Code_Quotes
-CFTC_SubGroup_Code FutOnly_or_Combined""".split()
+    ["Market_and_Exchange_Names", "As_of_Date_In_Form_YYMMDD", "Report_Date_as_YYYY-MM-DD", "CFTC_Contract_Market_Code", "CFTC_Market_Code", "CFTC_Region_Code", "CFTC_Commodity_Code", "Open_Interest_All", "Dealer_Positions_Long_All", "Dealer_Positions_Short_All", "Dealer_Positions_Spread_All", "Asset_Mgr_Positions_Long_All", "Asset_Mgr_Positions_Short_All", "Asset_Mgr_Positions_Spread_All", "Lev_Money_Positions_Long_All", "Lev_Money_Positions_Short_All", "Lev_Money_Positions_Spread_All", "Other_Rept_Positions_Long_All", "Other_Rept_Positions_Short_All", "Other_Rept_Positions_Spread_All", "Tot_Rept_Positions_Long_All", "Tot_Rept_Positions_Short_All", "NonRept_Positions_Long_All", "NonRept_Positions_Short_All", "Change_in_Open_Interest_All", "Change_in_Dealer_Long_All", "Change_in_Dealer_Short_All", "Change_in_Dealer_Spread_All", "Change_in_Asset_Mgr_Long_All", "Change_in_Asset_Mgr_Short_All", "Change_in_Asset_Mgr_Spread_All", "Change_in_Lev_Money_Long_All", "Change_in_Lev_Money_Short_All", "Change_in_Lev_Money_Spread_All", "Change_in_Other_Rept_Long_All", "Change_in_Other_Rept_Short_All", "Change_in_Other_Rept_Spread_All", "Change_in_Tot_Rept_Long_All", "Change_in_Tot_Rept_Short_All", "Change_in_NonRept_Long_All", "Change_in_NonRept_Short_All", "Pct_of_Open_Interest_All", "Pct_of_OI_Dealer_Long_All", "Pct_of_OI_Dealer_Short_All", "Pct_of_OI_Dealer_Spread_All", "Pct_of_OI_Asset_Mgr_Long_All", "Pct_of_OI_Asset_Mgr_Short_All", "Pct_of_OI_Asset_Mgr_Spread_All", "Pct_of_OI_Lev_Money_Long_All", "Pct_of_OI_Lev_Money_Short_All", "Pct_of_OI_Lev_Money_Spread_All", "Pct_of_OI_Other_Rept_Long_All", "Pct_of_OI_Other_Rept_Short_All", "Pct_of_OI_Other_Rept_Spread_All", "Pct_of_OI_Tot_Rept_Long_All", "Pct_of_OI_Tot_Rept_Short_All", "Pct_of_OI_NonRept_Long_All", "Pct_of_OI_NonRept_Short_All", "Traders_Tot_All", "Traders_Dealer_Long_All", "Traders_Dealer_Short_All", "Traders_Dealer_Spread_All", "Traders_Asset_Mgr_Long_All", "Traders_Asset_Mgr_Short_All", "Traders_Asset_Mgr_Spread_All", "Traders_Lev_Money_Long_All", "Traders_Lev_Money_Short_All", "Traders_Lev_Money_Spread_All", "Traders_Other_Rept_Long_All", "Traders_Other_Rept_Short_All", "Traders_Other_Rept_Spread_All", "Traders_Tot_Rept_Long_All", "Traders_Tot_Rept_Short_All", "Conc_Gross_LE_4_TDR_Long_All", "Conc_Gross_LE_4_TDR_Short_All", "Conc_Gross_LE_8_TDR_Long_All", "Conc_Gross_LE_8_TDR_Short_All", "Conc_Net_LE_4_TDR_Long_All", "Conc_Net_LE_4_TDR_Short_All", "Conc_Net_LE_8_TDR_Long_All", "Conc_Net_LE_8_TDR_Short_All", "Contract_Units", "CFTC_Contract_Market_Code_Quotes", "CFTC_Market_Code_Quotes", "CFTC_Commodity_Code_Quotes", "CFTC_SubGroup_Code", "FutOnly_or_Combined"]
 )
 _KNOWN = {normalise_name(c) for c in TEXT_COLUMNS}
 

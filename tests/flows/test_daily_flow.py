@@ -1,0 +1,145 @@
+"""The daily Prefect flow under prefect_test_harness: live (mocked transport) and offline replay."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+
+import httpx
+import pytest
+
+from flows import pipeline
+from flows.http import Fetcher, RetryPolicy
+from flows.warehouse import connect_read
+from tests.helpers import tff_line, tff_text
+
+AS_OF = date(2026, 8, 7)  # a Friday
+
+
+def socrata_rows() -> list[dict[str, str]]:
+    base = {
+        "market_and_exchange_names": "NASDAQ MINI - CHICAGO MERCANTILE EXCHANGE",
+        "cftc_contract_market_code": "209742", "cftc_market_code": "CME", "cftc_region_code": "00",
+        "cftc_commodity_code": "209", "open_interest_all": "303624", "dealer_positions_long_all": "71439",
+        "dealer_positions_short_all": "62690", "dealer_positions_spread_all": "5740",
+        "asset_mgr_positions_long": "99819", "asset_mgr_positions_short": "35460",
+        "asset_mgr_positions_spread": "5041", "lev_money_positions_long": "57097",
+        "lev_money_positions_short": "135430", "lev_money_positions_spread": "10951",
+        "futonly_or_combined": "FutOnly",
+    }
+    return [
+        base | {"report_date_as_yyyy_mm_dd": "2026-07-28T00:00:00.000", "open_interest_all": "294781"},
+        base | {"report_date_as_yyyy_mm_dd": "2026-08-04T00:00:00.000"},
+    ]
+
+
+def cboe_day(total_calls: int, total_puts: int) -> dict[str, object]:
+    sections = {
+        "SUM OF ALL PRODUCTS": (total_calls, total_puts), "INDEX OPTIONS": (1000, 1200),
+        "EXCHANGE TRADED PRODUCTS": (3000, 4000), "EQUITY OPTIONS": (5000, 3000),
+        "CBOE VOLATILITY INDEX (VIX)": (700, 300), "SPX + SPXW": (900, 1100),
+    }
+    doc: dict[str, object] = {k: [{"name": "VOLUME", "call": c, "put": p, "total": c + p},
+                                  {"name": "OPEN INTEREST", "call": c * 10, "put": p * 10, "total": (c + p) * 10}]
+                              for k, (c, p) in sections.items()}
+    doc["ratios"] = [{"name": "TOTAL PUT/CALL RATIO", "value": f"{total_puts / total_calls:.2f}"},
+                     {"name": "EQUITY PUT/CALL RATIO", "value": "0.60"}]
+    return doc
+
+
+@pytest.fixture
+def mock_network(monkeypatch):  # type: ignore[no-untyped-def]
+    calls: list[str] = []
+    state = {"cftc_status": 200}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(str(request.url))
+        host, path = request.url.host, request.url.path
+        if host == "publicreporting.cftc.gov":
+            if state["cftc_status"] != 200:
+                return httpx.Response(state["cftc_status"])
+            return httpx.Response(200, json=socrata_rows(), headers={"content-type": "application/json"})
+        if host == "www.cftc.gov":
+            return httpx.Response(404, text="not found")
+        if host == "cdn.cboe.com":
+            day = path.rsplit("/", 1)[-1][:10]
+            if day == "2026-08-07":  # not posted yet at run time
+                return httpx.Response(403, text="<Error><Code>AccessDenied</Code></Error>")
+            return httpx.Response(200, json=cboe_day(10000, 9000 + int(day[-2:])))
+        return httpx.Response(599)
+
+    def client(settings=None, *, headers=None, transport=None):  # type: ignore[no-untyped-def]
+        return httpx.Client(transport=httpx.MockTransport(handler), headers=headers)
+
+    def fast_fetcher(client, **kw):  # type: ignore[no-untyped-def]
+        kw.pop("policy", None)
+        return Fetcher(client, policy=RetryPolicy(attempts=2, base_s=0.0), sleep=lambda s: None, **kw)
+
+    monkeypatch.setattr(pipeline, "make_client", client)
+    monkeypatch.setattr(pipeline, "Fetcher", fast_fetcher)
+    return calls, state
+
+
+def test_daily_live_loads_each_dataset_and_a_failure_does_not_stop_the_others(prefect_harness, warehouse, mock_network):  # type: ignore[no-untyped-def]
+    from flows.daily import daily
+
+    calls, state = mock_network
+    rows = {r["dataset"]: r for r in daily(as_of=AS_OF)}
+    assert rows["cftc_tff"]["outcome"] == "ok" and rows["cftc_tff"]["rows_new"] == 2
+    assert rows["cboe_putcall"]["outcome"] == "ok"
+    assert "not published yet: 2026-08-07" in rows["cboe_putcall"]["message"]
+    con = connect_read(warehouse)
+    src = con.execute("select distinct available_at_source from raw.cftc__tff").fetchall()
+    days = con.execute("select count(distinct trade_date) from analytics.put_call").fetchone()[0]
+    con.close()
+    assert src and days == 10  # 14 calendar days back, trading days 07-24..08-06
+
+    # the next run: the CFTC API is down (and the zip fallback 404s); Cboe goes on.
+    state["cftc_status"] = 503
+    before = connect_read(warehouse).execute("select * from raw.cftc__tff order by all").fetchall()
+    rows = {r["dataset"]: r for r in daily(as_of=AS_OF)}
+    assert rows["cftc_tff"]["outcome"] == "failed" and "HTTP 404" in rows["cftc_tff"]["message"]
+    assert rows["cboe_putcall"]["outcome"] in ("ok", "unchanged")
+    assert connect_read(warehouse).execute("select * from raw.cftc__tff order by all").fetchall() == before
+
+
+def test_daily_offline_rebuilds_a_new_warehouse_from_the_raw_store(prefect_harness, warehouse, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    from flows.daily import daily
+
+    src = tmp_path / "FinFut26.txt"
+    src.write_bytes(tff_text([tff_line("209742", "2026-07-28", 294781), tff_line("209742", "2026-08-04", 303624)]))
+    pipeline.import_paths("cftc_tff", [src])
+    rows = daily(as_of=AS_OF, offline=True)
+    assert {r["dataset"]: r["outcome"] for r in rows} == {"cftc_tff": "unchanged", "cboe_putcall": "empty"}
+
+    new_dir = tmp_path / "rebuilt"
+    shutil.copytree(warehouse.raw_dir, new_dir / "raw")
+    monkeypatch.setenv("FLOWSCOPE_WAREHOUSE", str(new_dir / "flowscope.duckdb"))
+    rows = {r["dataset"]: r for r in daily(as_of=AS_OF, datasets=["cftc_tff"], offline=True)}
+    assert rows["cftc_tff"]["outcome"] == "ok" and rows["cftc_tff"]["rows_new"] == 2
+    con = connect_read()
+    assert con.execute("select count(*) from analytics.cot_positioning").fetchone() == (2,)
+    con.close()
+
+
+def test_daily_refuses_unknown_datasets(prefect_harness, warehouse):  # type: ignore[no-untyped-def]
+    from flows.daily import daily
+    from flows.errors import FlowscopeError
+
+    with pytest.raises(FlowscopeError, match="unknown datasets"):
+        daily(as_of=AS_OF, datasets=["nope"])
+
+
+def test_summary_is_published_as_a_table_artifact(prefect_harness, warehouse, mock_network):  # type: ignore[no-untyped-def]
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from flows.daily import daily
+
+    daily(as_of=AS_OF, datasets=["cftc_tff"])
+    with get_client(sync_client=True) as client:
+        arts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["daily-summary"])))
+    assert arts and arts[-1].type == "table"
+    data = arts[-1].data if isinstance(arts[-1].data, list) else json.loads(arts[-1].data)
+    assert any(r["dataset"] == "cftc_tff" for r in data)
