@@ -32,6 +32,14 @@ class ValidationError(PayloadError):
     dates after the load date."""
 
 
+class QualityGateError(ValidationError):
+    """An expectation suite refused the batch; ``report`` holds the validation result."""
+
+    def __init__(self, message: str, report: object = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
 class FetchError(FlowscopeError):
     """A live fetch failed after its retries (timeouts, 429/5xx, transport errors)."""
 

@@ -1,22 +1,29 @@
-"""The only warehouse writer: keep raw, parse, check, and merge versions in one transaction.
+"""The only warehouse writer: keep raw, parse, check, gate, and merge versions in one transaction.
 
 For each dataset load (one payload, or several pages fetched together):
 
 1. every payload is saved to the raw store before anything else (kept even when it is bad);
 2. payloads already loaded (same dataset and sha256) are skipped: loading twice changes nothing;
 3. ``spec.parse`` reads each payload; generic checks refuse null keys, the same key twice with
-   different values, and dates after the load date;
-4. ``available_at`` is resolved per row (``flows.pit``);
-5. in ONE transaction: rows whose key is new become version 1; rows whose values differ from
-   every stored version of their key become version max+1 (the old ones are kept); identical rows
-   are counted as unchanged. ``meta.loads`` and ``meta.ingest_state`` move in the same transaction.
+   different values and dates after the load date; ``available_at`` is resolved per row
+   (``flows.pit``); the dataset's expectation suite (``expectations/raw/``) gates the batch;
+4. a refused payload goes to quarantine with its reason, and nothing of the load is written
+   (the other payloads of the same load are reported "not loaded");
+5. otherwise, in ONE transaction: rows whose key is new become version 1; rows whose values differ
+   from every stored version of their key become version max+1 (the old ones are kept); identical
+   rows are counted as unchanged. ``meta.loads``, ``meta.validations`` and ``meta.ingest_state``
+   move in the same transaction.
 
-A failure anywhere rolls the whole load back, then the failure is logged in its own transaction.
+A crash anywhere before COMMIT leaves every table as it was (DuckDB's WAL discards the open
+transaction); ``crashpoint`` marks the steps the crash test kills the process at.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import signal
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -25,13 +32,26 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from flows.errors import FlowscopeError, ValidationError
+from flows.errors import FlowscopeError, PayloadError, QualityGateError, ValidationError
+from flows.quarantine import quarantine
 from flows.raw_store import save_raw
 from flows.sources.base import DatasetSpec, LoadResult, Payload
 
 log = logging.getLogger(__name__)
 
-_PROVENANCE = ("_raw_sha256", "_origin", "_fetched_at", "_live")
+_crash_counter = 0
+
+
+def crashpoint(step: str) -> None:
+    """Test hook: with FLOWSCOPE_CRASH_AT=N the process SIGKILLs itself at the N-th step reached."""
+    global _crash_counter
+    target = os.environ.get("FLOWSCOPE_CRASH_AT")
+    if not target:
+        return
+    _crash_counter += 1
+    if _crash_counter == int(target):
+        log.warning("crashpoint %d: %s", _crash_counter, step)
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def new_load_id(dataset: str) -> str:
@@ -40,32 +60,10 @@ def new_load_id(dataset: str) -> str:
 
 def already_loaded(con: duckdb.DuckDBPyConnection, dataset: str, sha256: str) -> bool:
     row = con.execute(
-        "select count(*) from meta.loads where dataset = ? and sha256 = ?"
-        " and outcome in ('loaded', 'unchanged')",
+        "select count(*) from meta.loads where dataset = ? and sha256 = ? and outcome in ('loaded', 'unchanged')",
         [dataset, sha256],
     ).fetchone()
     return bool(row and row[0])
-
-
-def _parse_all(spec: DatasetSpec, payloads: Sequence[Payload]) -> tuple[pl.DataFrame, list[str]]:
-    frames, warnings = [], []
-    for p in payloads:
-        batch = spec.parse(p)
-        frame = batch.frame
-        missing = [c for c in (*spec.columns, "rule_available_at") if c not in frame.columns]
-        if missing:
-            raise FlowscopeError(f"parser for {spec.name} did not produce columns {missing}")
-        frames.append(
-            frame.select(*spec.columns, "rule_available_at").with_columns(
-                pl.lit(p.sha256).alias("_raw_sha256"),
-                pl.lit(p.origin).alias("_origin"),
-                pl.lit(p.fetched_at).cast(pl.Datetime("us", "UTC")).alias("_fetched_at"),
-                pl.lit(p.live).alias("_live"),
-            )
-        )
-        warnings += [f"{p.name}: {w}" for w in batch.warnings]
-        warnings += [f"{p.name}: skipped {n} rows ({why})" for why, n in batch.dropped.items()]
-    return pl.concat(frames, how="vertical_relaxed"), warnings
 
 
 def check_batch(spec: DatasetSpec, frame: pl.DataFrame, load_date: date) -> pl.DataFrame:
@@ -80,28 +78,50 @@ def check_batch(spec: DatasetSpec, frame: pl.DataFrame, load_date: date) -> pl.D
         first = dup.sort(keys).row(0, named=True)
         shown = ", ".join(f"{k}={first[k]}" for k in keys)
         raise ValidationError(
-            "the same key appears with different values "
-            f"({dup.height} rows, first {shown}); refusing the batch"
+            f"the same key appears with different values ({dup.height} rows, first {shown}); refusing the batch"
         )
     future = frame.filter(pl.col(spec.date_column) > load_date)
     if future.height:
         raise ValidationError(
-            f"{future.height} rows dated after the load date {load_date} "
-            f"(first {future[spec.date_column].min()})"
+            f"{future.height} rows dated after the load date {load_date} (first {future[spec.date_column].min()})"
         )
     return frame
+
+
+def _parse_one(spec: DatasetSpec, p: Payload, load_date: date) -> tuple[pl.DataFrame, list[str]]:
+    batch = spec.parse(p)
+    missing = [c for c in (*spec.columns, "rule_available_at") if c not in batch.frame.columns]
+    if missing:
+        raise FlowscopeError(f"parser for {spec.name} did not produce columns {missing}")
+    frame = batch.frame.select(*spec.columns, "rule_available_at").with_columns(
+        pl.lit(p.sha256).alias("_raw_sha256"),
+        pl.lit(p.origin).alias("_origin"),
+        pl.lit(p.fetched_at).cast(pl.Datetime("us", "UTC")).alias("_fetched_at"),
+        pl.lit(p.live).alias("_live"),
+    )
+    frame = _resolve_available_at(spec, check_batch(spec, frame, load_date))
+    warnings = list(batch.warnings) + [f"skipped {n} rows ({why})" for why, n in batch.dropped.items()]
+    return frame, warnings
 
 
 def _resolve_available_at(spec: DatasetSpec, frame: pl.DataFrame) -> pl.DataFrame:
     on_time = pl.col("_live") & (pl.col("_fetched_at") <= pl.col("rule_available_at") + spec.observed_grace)
     return frame.with_columns(
-        pl.when(on_time).then(pl.col("_fetched_at")).otherwise(pl.col("rule_available_at"))
-        .alias("available_at"),
+        pl.when(on_time).then(pl.col("_fetched_at")).otherwise(pl.col("rule_available_at")).alias("available_at"),
         pl.when(on_time).then(pl.lit("observed")).otherwise(pl.lit("rule")).alias("available_at_source"),
     ).drop("rule_available_at")
 
 
-def _merge(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, frame: pl.DataFrame, load_id: str) -> dict[str, dict[str, int]]:
+def _gate(spec: DatasetSpec, frame: pl.DataFrame, load_date: date):  # type: ignore[no-untyped-def]
+    from flows.quality.gate import validate_frame
+
+    report = validate_frame(spec.suite, frame.select(*spec.columns, "available_at"), load_date=load_date)
+    if not report.success:
+        raise QualityGateError(report.reason(), report)
+    return report
+
+
+def _merge(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, frame: pl.DataFrame, load_id: str) -> dict[str, dict]:
     """Insert new rows and new versions; return counts per payload sha256."""
     keys = ", ".join(spec.key)
     hash_expr = "md5(concat_ws('|', " + ", ".join(
@@ -112,6 +132,7 @@ def _merge(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, frame: pl.DataFram
         con.execute(f"create or replace temp table _incoming as select *, {hash_expr} as _row_hash from _batch")
     finally:
         con.unregister("_batch")
+    crashpoint("incoming staged")
     con.execute(
         f"""
         create or replace temp table _plan as
@@ -128,6 +149,7 @@ def _merge(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, frame: pl.DataFram
         ) as h using ({keys}, _row_hash)
         """
     )
+    crashpoint("plan built")
     cols = ", ".join(spec.columns)
     con.execute(
         f"""
@@ -142,6 +164,7 @@ def _merge(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, frame: pl.DataFram
         from _plan where not is_known
         """
     )
+    crashpoint("rows inserted")
     counts = con.execute(
         f"""
         select _raw_sha256,
@@ -154,10 +177,7 @@ def _merge(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, frame: pl.DataFram
     ).fetchall()
     con.execute("drop table _plan")
     con.execute("drop table _incoming")
-    return {
-        sha: {"new": n, "revised": r, "unchanged": u, "min": lo, "max": hi}
-        for sha, n, r, u, lo, hi in counts
-    }
+    return {sha: {"new": n, "revised": r, "unchanged": u, "min": lo, "max": hi} for sha, n, r, u, lo, hi in counts}
 
 
 def _log(con: duckdb.DuckDBPyConnection, res: LoadResult, p: Payload, started: datetime) -> None:
@@ -171,6 +191,14 @@ def _log(con: duckdb.DuckDBPyConnection, res: LoadResult, p: Payload, started: d
     )
 
 
+def _log_validation(con: duckdb.DuckDBPyConnection, load_id: str, target: str, report) -> None:  # type: ignore[no-untyped-def]
+    con.execute(
+        "insert into meta.validations values (?, now(), ?, ?, ?, ?, ?, ?)",
+        [load_id, report.suite, target, report.success, report.evaluated, report.passed,
+         json.dumps([f.__dict__ for f in report.failures], default=str)],
+    )
+
+
 def ingest(
     con: duckdb.DuckDBPyConnection,
     spec: DatasetSpec,
@@ -178,12 +206,18 @@ def ingest(
     raw_dir: Path,
     *,
     load_date: date | None = None,
+    quarantine_dir: Path | None = None,
+    gate: bool = True,
 ) -> list[LoadResult]:
     """Load payloads of one dataset atomically (all or nothing). See the module docstring."""
     started = datetime.now(UTC)
     load_date = load_date or started.date()
+    quarantine_dir = quarantine_dir or raw_dir.parent / "quarantine"
     load_id = new_load_id(spec.name)
-    raw_paths = {p.sha256: str(save_raw(raw_dir, p)) for p in payloads}
+    raw_paths = {}
+    for p in payloads:
+        raw_paths[p.sha256] = str(save_raw(raw_dir, p))
+        crashpoint("raw saved")
     todo, results = [], []
     for p in payloads:
         if already_loaded(con, spec.name, p.sha256) or p.sha256 in {t.sha256 for t in todo}:
@@ -192,47 +226,86 @@ def ingest(
             todo.append(p)
     if not todo:
         return results
+
+    frames, warnings, reports, refused = [], [], [], {}
+    for p in todo:
+        try:
+            frame, warns = _parse_one(spec, p, load_date)
+            crashpoint("parsed")
+            if gate:
+                reports.append((p, _gate(spec, frame, load_date)))
+                crashpoint("gated")
+            frames.append(frame)
+            warnings += [f"{p.name}: {w}" for w in warns]
+        except PayloadError as exc:
+            refused[p.sha256] = exc
+    if refused:
+        return results + _refuse(con, spec, todo, refused, raw_paths, quarantine_dir, load_id, started)
+
+    frame = pl.concat(frames, how="vertical_relaxed")
+    rows_in = dict(frame.group_by("_raw_sha256").len().iter_rows())
     try:
-        frame, warnings = _parse_all(spec, todo)
-        rows_in = {sha: n for sha, n in frame.group_by("_raw_sha256").len().iter_rows()}
-        frame = check_batch(spec, frame, load_date)
-        frame = _resolve_available_at(spec, frame)
         con.execute("begin")
+        crashpoint("transaction begun")
         try:
             counts = _merge(con, spec, frame, load_id)
             for p in todo:
                 c = counts.get(p.sha256, {"new": 0, "revised": 0, "unchanged": 0, "min": None, "max": None})
-                changed = c["new"] + c["revised"]
                 res = LoadResult(
-                    spec.name, p.origin, p.sha256, "loaded" if changed else "unchanged",
+                    spec.name, p.origin, p.sha256, "loaded" if c["new"] + c["revised"] else "unchanged",
                     rows_in=rows_in.get(p.sha256, 0), rows_new=c["new"], rows_revised=c["revised"],
                     rows_unchanged=c["unchanged"], min_date=c["min"], max_date=c["max"],
                     message="; ".join(warnings), load_id=load_id, raw_path=raw_paths[p.sha256],
                     warnings=tuple(warnings),
                 )
                 _log(con, res, p, started)
+                crashpoint("load logged")
                 results.append(res)
+            for p, report in reports:
+                _log_validation(con, load_id, p.origin, report)
             con.execute(
-                f"""
-                insert or replace into meta.ingest_state
-                select ?, max({spec.date_column}), ?, now() from {spec.table}
-                """,
+                f"insert or replace into meta.ingest_state select ?, max({spec.date_column}), ?, now() from {spec.table}",
                 [spec.name, load_id],
             )
+            crashpoint("state moved")
             con.execute("commit")
+            crashpoint("committed")
         except BaseException:
             con.execute("rollback")
             raise
-    except (FlowscopeError, duckdb.Error, pl.exceptions.PolarsError, ValueError, OSError) as exc:
+    except (FlowscopeError, duckdb.Error, OSError) as exc:
         msg = str(exc) if isinstance(exc, FlowscopeError) else f"{type(exc).__name__}: {exc}"
-        failed = []
-        for p in todo:
-            res = LoadResult(spec.name, p.origin, p.sha256, "failed", message=msg,
-                             load_id=load_id, raw_path=raw_paths[p.sha256])
-            failed.append(res)
+        failed = [LoadResult(spec.name, p.origin, p.sha256, "failed", message=msg, load_id=load_id,
+                             raw_path=raw_paths[p.sha256]) for p in todo]
         con.execute("begin")
         for res, p in zip(failed, todo, strict=True):
             _log(con, res, p, started)
         con.execute("commit")
-        results.extend(failed)
+        results = [r for r in results if r.outcome == "duplicate"] + failed
     return results
+
+
+def _refuse(
+    con: duckdb.DuckDBPyConnection, spec: DatasetSpec, todo: list[Payload], refused: dict[str, Exception],
+    raw_paths: dict[str, str], quarantine_dir: Path, load_id: str, started: datetime,
+) -> list[LoadResult]:
+    """Quarantine refused payloads, log them, and report the rest of the load as not loaded."""
+    out = []
+    first_bad = next(p for p in todo if p.sha256 in refused)
+    con.execute("begin")
+    for p in todo:
+        exc = refused.get(p.sha256)
+        if exc is None:
+            res = LoadResult(spec.name, p.origin, p.sha256, "failed", load_id=load_id, raw_path=raw_paths[p.sha256],
+                             message=f"not loaded: {first_bad.name} in the same load was refused")
+        else:
+            report = getattr(exc, "report", None)
+            qpath = quarantine(quarantine_dir, p, str(exc), report.to_json() if report else None)
+            res = LoadResult(spec.name, p.origin, p.sha256, "quarantined", load_id=load_id,
+                             raw_path=raw_paths[p.sha256], message=f"{exc} (quarantined: {qpath})")
+            if report is not None:
+                _log_validation(con, load_id, p.origin, report)
+        _log(con, res, p, started)
+        out.append(res)
+    con.execute("commit")
+    return out

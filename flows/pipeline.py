@@ -20,6 +20,7 @@ from flows.config import Settings, get_settings, universe
 from flows.errors import FlowscopeError
 from flows.http import Fetcher, make_client
 from flows.loader import ingest
+from flows.quarantine import quarantined
 from flows.raw_store import iter_raw, read_raw
 from flows.sources import get_spec
 from flows.sources.base import DatasetSpec, LoadResult, Payload
@@ -123,7 +124,10 @@ def _live_payloads(
 
 def _summarise(spec: DatasetSpec, results: list[LoadResult], notes: list[str], latest: date | None) -> DatasetSummary:
     failed = [r for r in results if not r.ok]
-    outcome = "failed" if failed else ("ok" if any(r.rows_new or r.rows_revised for r in results) else "unchanged")
+    if failed:
+        outcome = "quarantined" if any(r.outcome == "quarantined" for r in failed) else "failed"
+    else:
+        outcome = "ok" if any(r.rows_new or r.rows_revised for r in results) else "unchanged"
     msgs = [r.summary() for r in failed] + notes
     return DatasetSummary(
         spec.name, outcome, len(results), sum(r.rows_new for r in results),
@@ -141,10 +145,16 @@ def run_dataset(name: str, as_of: date, *, offline: bool, settings: Settings | N
             stored = list(iter_raw(settings.raw_dir, name))
             if not stored:
                 return DatasetSummary(name, "empty", message="nothing in the raw store to replay", latest_date=_latest(con, spec))
+            bad = quarantined(settings.quarantine_dir, name)
             results: list[LoadResult] = []
+            skipped = 0
             for path in stored:
+                if path.name.removesuffix(".gz") in bad:
+                    skipped += 1
+                    continue
                 results += ingest(con, spec, [read_raw(path)], settings.raw_dir, load_date=as_of)
-            return _summarise(spec, results, [], _latest(con, spec))
+            notes = [f"skipped {skipped} quarantined payloads (see {settings.quarantine_dir / name})"] if skipped else []
+            return _summarise(spec, results, notes, _latest(con, spec))
         try:
             payloads, notes = _live_payloads(spec, con, as_of, settings)
         except FlowscopeError as exc:

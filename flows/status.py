@@ -11,7 +11,8 @@ from flows.sources import DATASETS
 
 def dataset_status(con: duckdb.DuckDBPyConnection, today: date) -> list[dict[str, object]]:
     """One row per dataset: rows (latest versions), first/last date, newest available_at (UTC),
-    last load time and outcome, quarantined payloads and staleness against the dataset's cadence."""
+    last load time and outcome, payloads refused and not loaded since (with the latest reason),
+    and staleness against the dataset's cadence."""
     out = []
     for spec in DATASETS.values():
         rows, first, last, newest = con.execute(
@@ -22,11 +23,12 @@ def dataset_status(con: duckdb.DuckDBPyConnection, today: date) -> list[dict[str
             " order by finished_at desc limit 1",
             [spec.name],
         ).fetchone()
-        failed = con.execute(
-            "select count(distinct sha256) from meta.loads where dataset = ? and outcome in ('failed', 'quarantined')"
-            " and sha256 not in (select sha256 from meta.loads where dataset = ? and outcome in ('loaded', 'unchanged'))",
+        problem = con.execute(
+            "select count(distinct sha256), arg_max(message, finished_at) from meta.loads"
+            " where dataset = ? and outcome in ('failed', 'quarantined') and sha256 not in"
+            " (select sha256 from meta.loads where dataset = ? and outcome in ('loaded', 'unchanged'))",
             [spec.name, spec.name],
-        ).fetchone()[0]
+        ).fetchone()
         age = (today - last).days if last else None
         stale = "no data" if last is None else ("STALE" if age > spec.stale_after.days else "fresh")
         out.append({
@@ -37,7 +39,8 @@ def dataset_status(con: duckdb.DuckDBPyConnection, today: date) -> list[dict[str
             "newest_available_at": newest.strftime("%Y-%m-%d %H:%M UTC") if newest else None,
             "last_load": load[0].strftime("%Y-%m-%d %H:%M UTC") if load else None,
             "last_outcome": load[1] if load else None,
-            "bad_payloads": failed,
+            "quarantined": problem[0],
+            "last_problem": (problem[1] or "")[:120],
             "freshness": f"{stale} ({age} d old, limit {spec.stale_after.days} d)" if last else stale,
         })
     return out

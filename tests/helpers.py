@@ -12,7 +12,10 @@ NQ_NAME = "NASDAQ MINI - CHICAGO MERCANTILE EXCHANGE"
 
 def tff_line(code: str, report_date: str, oi: int, am_long: int = 100, am_short: int = 40,
              lev_long: int = 50, lev_short: int = 90, name: str = NQ_NAME) -> str:
-    """One TFF futures-only text line: 87 fields, space-padded numbers, padded codes."""
+    """One TFF futures-only text line: 87 fields, space-padded numbers, padded codes.
+
+    Positions are consistent as the report defines them: reportable long = sum of category longs
+    and spreads, open interest = reportable + non-reportable (on each side)."""
     yymmdd = report_date[2:].replace("-", "")
     values = {c: "       0" for c in TEXT_COLUMNS}
     values.update({
@@ -28,6 +31,10 @@ def tff_line(code: str, report_date: str, oi: int, am_long: int = 100, am_short:
         "Asset_Mgr_Positions_Short_All": f"{am_short:>9}",
         "Lev_Money_Positions_Long_All": f"{lev_long:>9}",
         "Lev_Money_Positions_Short_All": f"{lev_short:>9}",
+        "Tot_Rept_Positions_Long_All": f"{am_long + lev_long:>9}",
+        "Tot_Rept_Positions_Short_All": f"{am_short + lev_short:>9}",
+        "NonRept_Positions_Long_All": f"{oi - am_long - lev_long:>9}",
+        "NonRept_Positions_Short_All": f"{oi - am_short - lev_short:>9}",
         "Change_in_Open_Interest_All": ".",
         "Contract_Units": '"(NASDAQ 100 INDEX X $20)"',
         "CFTC_SubGroup_Code": "F10",

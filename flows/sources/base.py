@@ -43,13 +43,6 @@ class Payload:
         return self.origin.rsplit("/", 1)[-1] if not self.live else self.origin
 
 
-@dataclass(frozen=True)
-class Warning_:
-    """A non-fatal finding reported with the load (e.g. an extra unknown column)."""
-
-    message: str
-
-
 @dataclass
 class ParsedBatch:
     """What ``parse`` returns: rows plus the warnings met while reading them."""
@@ -92,6 +85,11 @@ class DatasetSpec:
     @property
     def columns(self) -> tuple[str, ...]:
         return (*self.key, *self.values, *self.attributes)
+
+    @property
+    def suite(self) -> str:
+        """The load-gate expectation suite: ``raw.cftc__tff`` -> ``raw__cftc__tff``."""
+        return self.table.replace(".", "__")
 
 
 @dataclass

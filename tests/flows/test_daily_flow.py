@@ -26,10 +26,14 @@ def socrata_rows() -> list[dict[str, str]]:
         "asset_mgr_positions_long": "99819", "asset_mgr_positions_short": "35460",
         "asset_mgr_positions_spread": "5041", "lev_money_positions_long": "57097",
         "lev_money_positions_short": "135430", "lev_money_positions_spread": "10951",
+        "other_rept_positions_long": "13715", "other_rept_positions_short": "7687",
+        "other_rept_positions_spread": "57", "tot_rept_positions_long_all": "263859",
+        "tot_rept_positions_short": "263056", "nonrept_positions_long_all": "39765",
+        "nonrept_positions_short_all": "40568",
         "futonly_or_combined": "FutOnly",
     }
     return [
-        base | {"report_date_as_yyyy_mm_dd": "2026-07-28T00:00:00.000", "open_interest_all": "294781"},
+        base | {"report_date_as_yyyy_mm_dd": "2026-07-28T00:00:00.000"},
         base | {"report_date_as_yyyy_mm_dd": "2026-08-04T00:00:00.000"},
     ]
 

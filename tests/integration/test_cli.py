@@ -74,7 +74,8 @@ def test_status_lists_both_datasets_with_freshness(warehouse, files):  # type: i
     rows = {r["dataset"]: r for r in json.loads(res.stdout)}
     assert set(rows) == {"cftc_tff", "cboe_putcall"}
     assert rows["cftc_tff"]["rows"] == 2 and rows["cftc_tff"]["last_date"] == "2026-07-28"
-    assert rows["cftc_tff"]["freshness"].startswith("fresh") and rows["cftc_tff"]["bad_payloads"] == 1
+    assert rows["cftc_tff"]["freshness"].startswith("fresh") and rows["cftc_tff"]["quarantined"] == 1
+    assert "HTML" in rows["cftc_tff"]["last_problem"]
     assert rows["cboe_putcall"]["freshness"] == "no data"
     late = json.loads(runner.invoke(app, ["status", "-f", "json", "--today", "2026-09-01"]).stdout)
     assert late[0]["freshness"].startswith("STALE")

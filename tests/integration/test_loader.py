@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from flows import loader
+from flows.quarantine import quarantined
 from flows.raw_store import iter_raw
 from flows.sources.cftc.tff import SPEC as TFF
 from flows.warehouse import connect_write
@@ -119,25 +120,29 @@ def test_bad_payload_is_refused_whole_logged_and_kept(con, warehouse):  # type: 
     before = snapshot(con)
     bad = tff_text([tff_line("209742", "2026-07-28", 1), tff_line("209742", "2026-07-28", 2)])
     res = loader.ingest(con, TFF, [payload("cftc_tff", bad, origin="dup.txt")], warehouse.raw_dir)
-    assert res[0].outcome == "failed"
+    assert res[0].outcome == "quarantined"
     assert "same key appears with different values" in res[0].message
     assert snapshot(con) == before
     logged = con.execute("select outcome, origin, message from meta.loads").fetchall()
-    assert logged[0][:2] == ("failed", "dup.txt") and "different values" in logged[0][2]
+    assert logged[0][:2] == ("quarantined", "dup.txt") and "different values" in logged[0][2]
     assert len(list(iter_raw(warehouse.raw_dir, "cftc_tff"))) == 1
+    kept = quarantined(warehouse.quarantine_dir, "cftc_tff")
+    assert list(kept) == [res[0].sha256] and "different values" in kept[res[0].sha256]["reason"]
+    assert (warehouse.quarantine_dir / "cftc_tff" / f"{res[0].sha256[:16]}_dup.txt").read_bytes() == bad
 
 
 def test_pages_of_one_run_load_all_or_nothing(con, warehouse):  # type: ignore[no-untyped-def]
     good = payload("cftc_tff", two_weeks(), origin="page1.json")
     truncated = payload("cftc_tff", two_weeks()[:-40], origin="page2.json")
     res = loader.ingest(con, TFF, [good, truncated], warehouse.raw_dir)
-    assert {r.outcome for r in res} == {"failed"}
+    assert [r.outcome for r in res] == ["failed", "quarantined"]
+    assert res[0].message == "not loaded: page2.json in the same load was refused"
     assert con.execute("select count(*) from raw.cftc__tff").fetchone() == (0,)
 
 
 def test_rows_dated_after_the_load_date_are_refused(con, warehouse):  # type: ignore[no-untyped-def]
     res = loader.ingest(con, TFF, [payload("cftc_tff", two_weeks())], warehouse.raw_dir, load_date=date(2026, 8, 1))
-    assert res[0].outcome == "failed" and "after the load date 2026-08-01" in res[0].message
+    assert res[0].outcome == "quarantined" and "after the load date 2026-08-01" in res[0].message
     assert con.execute("select count(*) from raw.cftc__tff").fetchone() == (0,)
 
 

@@ -32,7 +32,7 @@ from flows.config import calendar_config
 from flows.errors import EmptyDataError, PayloadError, SchemaDriftError, ValidationError
 from flows.pit import cboe_available_at
 from flows.sources.base import DatasetSpec, ParsedBatch, Payload
-from flows.sources.textio import decode_text, normalise_name, read_csv_rows, reject_error_pages
+from flows.sources.textio import decode_text, ends_mid_line, normalise_name, read_csv_rows, reject_error_pages
 
 SEGMENTS = ("total", "equity", "index", "etp", "vix", "spx")
 JSON_ERA_START = date(2019, 10, 7)
@@ -177,8 +177,26 @@ def _parse_archive(text: str, payload: Payload) -> ParsedBatch:
             "call_open_interest_contracts": None, "put_open_interest_contracts": None,
             "source_era": "exchange_only",
         })
+    if out and ends_mid_line(text) and parse_date(body[-1][0]) and _last_row_cut(out[-1], "total" in cols):
+        raise PayloadError(
+            f"the file ends mid-line and its last line {','.join(body[-1])!r} is incomplete "
+            "or inconsistent (truncated download?)"
+        )
     dropped = {"note lines without a date": notes} if notes else {}
     return ParsedBatch(pl.DataFrame(out, schema=COLUMNS), dropped=dropped)
+
+
+def _last_row_cut(row: dict[str, Any], has_total: bool) -> bool:
+    """For a text without a final line break: does its last row look cut short? A cut inside the
+    last field keeps the field count; but the archives' ratio is puts / calls rounded to 2 dp and
+    their total is calls + puts, so lost digits show up as an inconsistency."""
+    call, put = row["call_volume_contracts"], row["put_volume_contracts"]
+    ratio, total = row["put_call_ratio"], row["total_volume_contracts"]
+    if ratio is None or call is None or put is None or (has_total and total is None):
+        return True
+    if has_total and total != call + put:
+        return True
+    return bool(call) and abs(put / call - ratio) > 0.006
 
 
 def _parse_canonical(text: str) -> ParsedBatch:
@@ -230,6 +248,7 @@ def _parse_daily_json(text: str, payload: Payload) -> ParsedBatch:
     upper = {str(k).strip().upper(): v for k, v in doc.items()}
     ratios = {str(r.get("name", "")).strip().upper(): r.get("value") for r in doc.get("ratios") or []}
     out = []
+    warnings = []
     for seg, (section, ratio_name) in JSON_SECTIONS.items():
         rows = upper.get(section)
         if not isinstance(rows, list):
@@ -237,10 +256,17 @@ def _parse_daily_json(text: str, payload: Payload) -> ParsedBatch:
         by_name = {str(r.get("name", "")).strip().upper(): r for r in rows if isinstance(r, dict)}
         vol, oi = by_name.get("VOLUME", {}), by_name.get("OPEN INTEREST", {})
         where = f"{section}"
+        ratio = _num(ratios.get(ratio_name), ratio_name, where, False)
+        calls = _num(vol.get("call"), "call volume", where, True)
+        if ratio == 0 and not calls:
+            # Cboe prints 0.00 for a segment that did not trade (e.g. equity on 2025-01-09):
+            # puts / no calls has no value, it is not a ratio out of range.
+            ratio = None
+            warnings.append(f"{seg}: ratio 0.00 with no call volume (no trading), stored as missing")
         out.append({
             "trade_date": d, "segment": seg, "series_source": "cboe_daily_json",
-            "put_call_ratio": _num(ratios.get(ratio_name), ratio_name, where, False),
-            "call_volume_contracts": _num(vol.get("call"), "call volume", where, True),
+            "put_call_ratio": ratio,
+            "call_volume_contracts": calls,
             "put_volume_contracts": _num(vol.get("put"), "put volume", where, True),
             "total_volume_contracts": _num(vol.get("total"), "total volume", where, True),
             "call_open_interest_contracts": _num(oi.get("call"), "call open interest", where, True),
@@ -249,7 +275,7 @@ def _parse_daily_json(text: str, payload: Payload) -> ParsedBatch:
         })
     if not any(r["segment"] == "total" for r in out):
         raise SchemaDriftError("daily JSON has no 'SUM OF ALL PRODUCTS' section")
-    return ParsedBatch(pl.DataFrame(out, schema=COLUMNS))
+    return ParsedBatch(pl.DataFrame(out, schema=COLUMNS), warnings=warnings)
 
 
 def check_ranges(frame: pl.DataFrame) -> None:

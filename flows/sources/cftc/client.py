@@ -57,7 +57,8 @@ def fetch_api(
             rows = json.loads(resp.content)
         except json.JSONDecodeError as exc:
             raise PayloadError(f"cftc_tff: {resp.url}: truncated or invalid JSON ({exc})") from None
-        payloads.append(Payload("cftc_tff", resp.content, str(resp.url), datetime.now(UTC), live=True))
+        if rows or not payloads:  # an empty last page (total = a multiple of the page size) adds nothing
+            payloads.append(Payload("cftc_tff", resp.content, str(resp.url), datetime.now(UTC), live=True))
         if not isinstance(rows, list) or len(rows) < page_size:
             return payloads
         offset += page_size

@@ -95,8 +95,10 @@ def _resolve_columns(names: list[str]) -> dict[str, int | str]:
             out[ours] = hit
     missing = [c for c in REQUIRED if c not in out]
     if missing:
+        sources = {**KEY, **POSITIONS, **ATTRIBUTES}
+        named = "; ".join(f"{c} (source column {' or '.join(sources[c])})" for c in missing)
         raise SchemaDriftError(
-            f"missing required columns {missing} (renamed or dropped by the publisher?)"
+            f"missing required columns: {named} (renamed or dropped by the publisher?)"
         )
     return out
 
@@ -142,12 +144,22 @@ def _records_to_frame(records: list[dict[str, Any]], colmap: dict[str, Any]) -> 
     return pl.DataFrame(out, schema=schema)
 
 
+def _last_line_whole(header: list[str], row: list[str]) -> bool:
+    """For a text without a final line break: is its last line whole? A cut inside the last
+    field keeps the field count, so check that the FutOnly_or_Combined flag reads in full."""
+    flags = [v for h, v in zip(header, row, strict=True)
+             if normalise_name(h) == "futonly_or_combined"]
+    return bool(flags) and flags[0].strip().lower() in ("futonly", "combined")
+
+
 def _parse_text(text: str, origin: str) -> tuple[pl.DataFrame, list[str]]:
     rows = read_csv_rows(text)
     if not rows:
         raise PayloadError("no rows")
     warnings: list[str] = []
-    header_present = normalise_name(rows[0][0]) == "market_and_exchange_names"
+    # Any known column name marks a header, so a renamed first column is reported as schema
+    # drift instead of the header line being read as data.
+    header_present = any(normalise_name(f) in _KNOWN for f in rows[0])
     header = rows[0] if header_present else list(TEXT_COLUMNS)
     body = rows[1:] if header_present else rows
     if not header_present and len(rows[0]) != len(TEXT_COLUMNS):
@@ -160,7 +172,7 @@ def _parse_text(text: str, origin: str) -> tuple[pl.DataFrame, list[str]]:
         if len(row) != width:
             cut = " (file cut mid-line: truncated download?)" if n == len(body) + header_present else ""
             raise PayloadError(f"line {n} has {len(row)} fields, expected {width}{cut}")
-    if ends_mid_line(text) and body and len(body[-1]) != width:
+    if ends_mid_line(text) and body and not _last_line_whole(header, body[-1]):
         raise PayloadError("the file ends mid-line (truncated download?)")
     unknown = [h for h in header if normalise_name(h) not in _KNOWN]
     if unknown:
