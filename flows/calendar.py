@@ -15,10 +15,14 @@ from functools import lru_cache
 
 NYSE_SPECIAL_CLOSURES: frozenset[date] = frozenset(
     {
-        date(2001, 9, 11), date(2001, 9, 12), date(2001, 9, 13), date(2001, 9, 14),
+        date(2001, 9, 11),
+        date(2001, 9, 12),
+        date(2001, 9, 13),
+        date(2001, 9, 14),
         date(2004, 6, 11),  # Reagan funeral
         date(2007, 1, 2),  # Ford funeral
-        date(2012, 10, 29), date(2012, 10, 30),  # Hurricane Sandy
+        date(2012, 10, 29),
+        date(2012, 10, 30),  # Hurricane Sandy
         date(2018, 12, 5),  # G.H.W. Bush funeral
         date(2025, 1, 9),  # Carter funeral
     }

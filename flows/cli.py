@@ -50,8 +50,14 @@ def _print_frame(frame, fmt: str) -> None:  # type: ignore[no-untyped-def]
     elif fmt == "json":
         sys.stdout.write(frame.write_json() + "\n")
     else:
-        with pl.Config(tbl_rows=500, tbl_cols=-1, fmt_str_lengths=80, tbl_width_chars=250,
-                       tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
+        with pl.Config(
+            tbl_rows=500,
+            tbl_cols=-1,
+            fmt_str_lengths=80,
+            tbl_width_chars=250,
+            tbl_hide_dataframe_shape=True,
+            tbl_hide_column_data_types=True,
+        ):
             typer.echo(str(frame))
         typer.echo(f"({frame.height} rows)")
 
@@ -60,8 +66,19 @@ def _print_frame(frame, fmt: str) -> None:  # type: ignore[no-untyped-def]
 def import_cmd(
     dataset: Annotated[str, typer.Argument(help="cftc_tff or cboe_putcall (see `flowscope datasets`).")],
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (folders are read recursively).")],
-    segment: Annotated[str | None, typer.Option(help="cboe_putcall archives only: the segment (total, equity, index, etp, vix, spx) when neither the file's preamble, header nor name says it.")] = None,
-    load_date: Annotated[str | None, typer.Option(help="Treat the load as made on this date (YYYY-MM-DD): rows dated after it are refused. Default: today.")] = None,
+    segment: Annotated[
+        str | None,
+        typer.Option(
+            help="cboe_putcall archives only: the segment (total, equity, index, etp, vix, spx) "
+            "when neither the file's preamble, header nor name says it."
+        ),
+    ] = None,
+    load_date: Annotated[
+        str | None,
+        typer.Option(
+            help="Treat the load as made on this date (YYYY-MM-DD): rows dated after it are refused. Default: today."
+        ),
+    ] = None,
 ) -> None:
     """Import local files in the publisher's native format (or the documented CSV).
 
@@ -131,9 +148,17 @@ def daily(
 
 @app.command()
 def sql(
-    query: Annotated[str, typer.Argument(help="SQL to run (read-only), e.g. \"select * from analytics.cot_positioning limit 5\".")],
+    query: Annotated[
+        str, typer.Argument(help='SQL to run (read-only), e.g. "select * from analytics.cot_positioning limit 5".')
+    ],
     format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
-    as_of: Annotated[str | None, typer.Option(help="Answer as known at this moment (YYYY-MM-DD or ISO timestamp, UTC): sets the `as_of` variable the analytics views read.")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            help="Answer as known at this moment (YYYY-MM-DD or ISO timestamp, UTC): "
+            "sets the `as_of` variable the analytics views read."
+        ),
+    ] = None,
 ) -> None:
     """Query the warehouse, read-only (writes are refused).
 
@@ -154,8 +179,11 @@ def sql(
     for st in statements:
         kind = str(st.type).rsplit(".", 1)[-1]
         if kind not in ALLOWED_SQL:
-            _fail(f"flowscope sql is read-only: {kind} statements are refused "
-                  "(use flowscope import/daily to change the warehouse)", 2)
+            _fail(
+                f"flowscope sql is read-only: {kind} statements are refused "
+                "(use flowscope import/daily to change the warehouse)",
+                2,
+            )
     if not statements:
         _fail("empty query", 2)
     try:
@@ -203,8 +231,15 @@ def status(
 
 @app.command()
 def validate(
-    as_of: Annotated[str | None, typer.Option(help="Judge 'no future dates' and freshness as of this date (default: today).")] = None,
-    html_out: Annotated[Path | None, typer.Option("--html", help="Where to write the report page (default: <warehouse dir>/exports/validation/index.html).")] = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="Judge 'no future dates' and freshness as of this date (default: today).")
+    ] = None,
+    html_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--html", help="Where to write the report page (default: <warehouse dir>/exports/validation/index.html)."
+        ),
+    ] = None,
     format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
 ) -> None:
     """Rerun every expectation suite on the warehouse and print a readable summary.
@@ -250,11 +285,19 @@ def datasets() -> None:
     """List the datasets with their table, view, grain and cadence. Reads and writes nothing."""
     from flows.sources import DATASETS
 
-    _print_rows([
-        {"dataset": s.name, "table": s.table, "view": s.view, "key": ", ".join(s.key),
-         "cadence_days": s.cadence.days, "description": s.description}
-        for s in DATASETS.values()
-    ])
+    _print_rows(
+        [
+            {
+                "dataset": s.name,
+                "table": s.table,
+                "view": s.view,
+                "key": ", ".join(s.key),
+                "cadence_days": s.cadence.days,
+                "description": s.description,
+            }
+            for s in DATASETS.values()
+        ]
+    )
 
 
 def main() -> None:  # pragma: no cover

@@ -35,7 +35,9 @@ def ingest_dataset(name: str, as_of: date, offline: bool) -> dict[str, object]:
 
 
 @flow(name="flowscope-daily", log_prints=True)
-def daily(as_of: date | None = None, datasets: list[str] | None = None, offline: bool = False) -> list[dict[str, object]]:
+def daily(
+    as_of: date | None = None, datasets: list[str] | None = None, offline: bool = False
+) -> list[dict[str, object]]:
     """The daily pipeline for ``as_of`` (default today, UTC). Returns one summary row per dataset."""
     as_of = as_of or date.today()
     names = list(datasets or DATASETS)

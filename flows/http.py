@@ -127,8 +127,12 @@ class Fetcher:
             try:
                 resp = self.client.request(method, url, params=params, headers=headers, json=json)
             except httpx.TimeoutException as exc:
-                kind = {httpx.ConnectTimeout: "connect timeout", httpx.ReadTimeout: "read timeout",
-                        httpx.WriteTimeout: "write timeout", httpx.PoolTimeout: "pool timeout"}.get(type(exc), "timeout")
+                kind = {
+                    httpx.ConnectTimeout: "connect timeout",
+                    httpx.ReadTimeout: "read timeout",
+                    httpx.WriteTimeout: "write timeout",
+                    httpx.PoolTimeout: "pool timeout",
+                }.get(type(exc), "timeout")
                 last_problem, wait = kind, self._backoff(attempt)
             except httpx.TransportError as exc:
                 last_problem, wait = f"transport error ({type(exc).__name__}: {exc})", self._backoff(attempt)

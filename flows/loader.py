@@ -124,9 +124,9 @@ def _gate(spec: DatasetSpec, frame: pl.DataFrame, load_date: date):  # type: ign
 def _merge(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, frame: pl.DataFrame, load_id: str) -> dict[str, dict]:
     """Insert new rows and new versions; return counts per payload sha256."""
     keys = ", ".join(spec.key)
-    hash_expr = "md5(concat_ws('|', " + ", ".join(
-        f"coalesce(cast({c} as varchar), '<null>')" for c in spec.values
-    ) + "))"
+    hash_expr = (
+        "md5(concat_ws('|', " + ", ".join(f"coalesce(cast({c} as varchar), '<null>')" for c in spec.values) + "))"
+    )
     con.register("_batch", frame.to_arrow())
     try:
         con.execute(f"create or replace temp table _incoming as select *, {hash_expr} as _row_hash from _batch")
@@ -184,9 +184,23 @@ def _log(con: duckdb.DuckDBPyConnection, res: LoadResult, p: Payload, started: d
     con.execute(
         "insert into meta.loads values (?, ?, ?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            res.load_id, res.dataset, res.origin, res.sha256, len(p.content), p.fetched_at, p.live,
-            started, res.rows_in, res.rows_new, res.rows_revised, res.rows_unchanged,
-            res.min_date, res.max_date, res.outcome, res.message, res.raw_path,
+            res.load_id,
+            res.dataset,
+            res.origin,
+            res.sha256,
+            len(p.content),
+            p.fetched_at,
+            p.live,
+            started,
+            res.rows_in,
+            res.rows_new,
+            res.rows_revised,
+            res.rows_unchanged,
+            res.min_date,
+            res.max_date,
+            res.outcome,
+            res.message,
+            res.raw_path,
         ],
     )
 
@@ -194,8 +208,15 @@ def _log(con: duckdb.DuckDBPyConnection, res: LoadResult, p: Payload, started: d
 def _log_validation(con: duckdb.DuckDBPyConnection, load_id: str, target: str, report) -> None:  # type: ignore[no-untyped-def]
     con.execute(
         "insert into meta.validations values (?, now(), ?, ?, ?, ?, ?, ?)",
-        [load_id, report.suite, target, report.success, report.evaluated, report.passed,
-         json.dumps([f.__dict__ for f in report.failures], default=str)],
+        [
+            load_id,
+            report.suite,
+            target,
+            report.success,
+            report.evaluated,
+            report.passed,
+            json.dumps([f.__dict__ for f in report.failures], default=str),
+        ],
     )
 
 
@@ -252,10 +273,19 @@ def ingest(
             for p in todo:
                 c = counts.get(p.sha256, {"new": 0, "revised": 0, "unchanged": 0, "min": None, "max": None})
                 res = LoadResult(
-                    spec.name, p.origin, p.sha256, "loaded" if c["new"] + c["revised"] else "unchanged",
-                    rows_in=rows_in.get(p.sha256, 0), rows_new=c["new"], rows_revised=c["revised"],
-                    rows_unchanged=c["unchanged"], min_date=c["min"], max_date=c["max"],
-                    message="; ".join(warnings), load_id=load_id, raw_path=raw_paths[p.sha256],
+                    spec.name,
+                    p.origin,
+                    p.sha256,
+                    "loaded" if c["new"] + c["revised"] else "unchanged",
+                    rows_in=rows_in.get(p.sha256, 0),
+                    rows_new=c["new"],
+                    rows_revised=c["revised"],
+                    rows_unchanged=c["unchanged"],
+                    min_date=c["min"],
+                    max_date=c["max"],
+                    message="; ".join(warnings),
+                    load_id=load_id,
+                    raw_path=raw_paths[p.sha256],
                     warnings=tuple(warnings),
                 )
                 _log(con, res, p, started)
@@ -264,7 +294,8 @@ def ingest(
             for p, report in reports:
                 _log_validation(con, load_id, p.origin, report)
             con.execute(
-                f"insert or replace into meta.ingest_state select ?, max({spec.date_column}), ?, now() from {spec.table}",
+                f"insert or replace into meta.ingest_state"
+                f" select ?, max({spec.date_column}), ?, now() from {spec.table}",
                 [spec.name, load_id],
             )
             crashpoint("state moved")
@@ -275,8 +306,12 @@ def ingest(
             raise
     except (FlowscopeError, duckdb.Error, OSError) as exc:
         msg = str(exc) if isinstance(exc, FlowscopeError) else f"{type(exc).__name__}: {exc}"
-        failed = [LoadResult(spec.name, p.origin, p.sha256, "failed", message=msg, load_id=load_id,
-                             raw_path=raw_paths[p.sha256]) for p in todo]
+        failed = [
+            LoadResult(
+                spec.name, p.origin, p.sha256, "failed", message=msg, load_id=load_id, raw_path=raw_paths[p.sha256]
+            )
+            for p in todo
+        ]
         con.execute("begin")
         for res, p in zip(failed, todo, strict=True):
             _log(con, res, p, started)
@@ -286,8 +321,14 @@ def ingest(
 
 
 def _refuse(
-    con: duckdb.DuckDBPyConnection, spec: DatasetSpec, todo: list[Payload], refused: dict[str, Exception],
-    raw_paths: dict[str, str], quarantine_dir: Path, load_id: str, started: datetime,
+    con: duckdb.DuckDBPyConnection,
+    spec: DatasetSpec,
+    todo: list[Payload],
+    refused: dict[str, Exception],
+    raw_paths: dict[str, str],
+    quarantine_dir: Path,
+    load_id: str,
+    started: datetime,
 ) -> list[LoadResult]:
     """Quarantine refused payloads, log them, and report the rest of the load as not loaded."""
     out = []
@@ -296,16 +337,65 @@ def _refuse(
     for p in todo:
         exc = refused.get(p.sha256)
         if exc is None:
-            res = LoadResult(spec.name, p.origin, p.sha256, "failed", load_id=load_id, raw_path=raw_paths[p.sha256],
-                             message=f"not loaded: {first_bad.name} in the same load was refused")
+            res = LoadResult(
+                spec.name,
+                p.origin,
+                p.sha256,
+                "failed",
+                load_id=load_id,
+                raw_path=raw_paths[p.sha256],
+                message=f"not loaded: {first_bad.name} in the same load was refused",
+            )
         else:
             report = getattr(exc, "report", None)
             qpath = quarantine(quarantine_dir, p, str(exc), report.to_json() if report else None)
-            res = LoadResult(spec.name, p.origin, p.sha256, "quarantined", load_id=load_id,
-                             raw_path=raw_paths[p.sha256], message=f"{exc} (quarantined: {qpath})")
+            res = LoadResult(
+                spec.name,
+                p.origin,
+                p.sha256,
+                "quarantined",
+                load_id=load_id,
+                raw_path=raw_paths[p.sha256],
+                message=f"{exc} (quarantined: {qpath})",
+            )
             if report is not None:
                 _log_validation(con, load_id, p.origin, report)
         _log(con, res, p, started)
         out.append(res)
     con.execute("commit")
     return out
+
+
+def refuse_payloads(
+    con: duckdb.DuckDBPyConnection,
+    spec: DatasetSpec,
+    payloads: Sequence[Payload],
+    raw_dir: Path,
+    quarantine_dir: Path,
+    reason: str = "refused by the live client",
+) -> list[Path]:
+    """Keep bodies refused before parsing (HTML page, empty or truncated answer): raw + quarantine + log."""
+    started = datetime.now(UTC)
+    load_id = new_load_id(spec.name)
+    paths = []
+    con.execute("begin")
+    for p in payloads:
+        raw = str(save_raw(raw_dir, p))
+        qpath = quarantine(quarantine_dir, p, reason)
+        paths.append(qpath)
+        _log(
+            con,
+            LoadResult(
+                spec.name,
+                p.origin,
+                p.sha256,
+                "quarantined",
+                load_id=load_id,
+                raw_path=raw,
+                message=f"{reason} (quarantined: {qpath})",
+            ),
+            p,
+            started,
+        )
+    con.execute("commit")
+    return paths

@@ -60,7 +60,9 @@ def import_paths(
         con = connect_write(settings)
         try:
             for f in files:
-                payload = Payload(dataset, f.read_bytes(), str(f.resolve()), datetime.now(UTC), False, dict(hints or {}))
+                payload = Payload(
+                    dataset, f.read_bytes(), str(f.resolve()), datetime.now(UTC), False, dict(hints or {})
+                )
                 for res in ingest(con, spec, [payload], settings.raw_dir, load_date=load_date):
                     results.append(res)
                     if on_result:
@@ -96,7 +98,7 @@ def _latest(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, where: str = "tru
 
 
 def _live_payloads(
-    spec: DatasetSpec, con: duckdb.DuckDBPyConnection, as_of: date, settings: Settings
+    spec: DatasetSpec, con: duckdb.DuckDBPyConnection, as_of: date, settings: Settings, rejected: list[Payload]
 ) -> tuple[list[Payload], list[str]]:
     """Fetch what is new for a dataset (and a trailing window for revisions)."""
     if spec.name == "cftc_tff":
@@ -107,7 +109,7 @@ def _live_payloads(
         start = last - timedelta(weeks=12) if last else date(2006, 1, 1)
         with make_client(settings) as http:
             fetcher = Fetcher(http, dataset=spec.name)
-            return cftc.fetch(fetcher, codes, start, as_of, settings.cftc_app_token)
+            return cftc.fetch(fetcher, codes, start, as_of, settings.cftc_app_token, rejected=rejected)
     if spec.name == "cboe_putcall":
         from flows.sources.cboe import client as cboe
 
@@ -122,6 +124,16 @@ def _live_payloads(
     raise FlowscopeError(f"{spec.name}: no live client")
 
 
+def refuse(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, rejected: list[Payload], settings: Settings) -> str:
+    """Keep bodies a live client refused (raw store + quarantine + load log); returns a note."""
+    if not rejected:
+        return ""
+    from flows.loader import refuse_payloads
+
+    paths = refuse_payloads(con, spec, rejected, settings.raw_dir, settings.quarantine_dir)
+    return f"; kept the refused body in {paths[0].parent}" if len(paths) == 1 else f"; kept {len(paths)} refused bodies"
+
+
 def _summarise(spec: DatasetSpec, results: list[LoadResult], notes: list[str], latest: date | None) -> DatasetSummary:
     failed = [r for r in results if not r.ok]
     if failed:
@@ -130,8 +142,14 @@ def _summarise(spec: DatasetSpec, results: list[LoadResult], notes: list[str], l
         outcome = "ok" if any(r.rows_new or r.rows_revised for r in results) else "unchanged"
     msgs = [r.summary() for r in failed] + notes
     return DatasetSummary(
-        spec.name, outcome, len(results), sum(r.rows_new for r in results),
-        sum(r.rows_revised for r in results), latest, " | ".join(msgs), results,
+        spec.name,
+        outcome,
+        len(results),
+        sum(r.rows_new for r in results),
+        sum(r.rows_revised for r in results),
+        latest,
+        " | ".join(msgs),
+        results,
     )
 
 
@@ -144,7 +162,9 @@ def run_dataset(name: str, as_of: date, *, offline: bool, settings: Settings | N
         if offline:
             stored = list(iter_raw(settings.raw_dir, name))
             if not stored:
-                return DatasetSummary(name, "empty", message="nothing in the raw store to replay", latest_date=_latest(con, spec))
+                return DatasetSummary(
+                    name, "empty", message="nothing in the raw store to replay", latest_date=_latest(con, spec)
+                )
             bad = quarantined(settings.quarantine_dir, name)
             results: list[LoadResult] = []
             skipped = 0
@@ -153,14 +173,24 @@ def run_dataset(name: str, as_of: date, *, offline: bool, settings: Settings | N
                     skipped += 1
                     continue
                 results += ingest(con, spec, [read_raw(path)], settings.raw_dir, load_date=as_of)
-            notes = [f"skipped {skipped} quarantined payloads (see {settings.quarantine_dir / name})"] if skipped else []
+            notes = (
+                [f"skipped {skipped} quarantined payloads (see {settings.quarantine_dir / name})"] if skipped else []
+            )
             return _summarise(spec, results, notes, _latest(con, spec))
+        rejected: list[Payload] = []
         try:
-            payloads, notes = _live_payloads(spec, con, as_of, settings)
+            payloads, notes = _live_payloads(spec, con, as_of, settings, rejected)
         except FlowscopeError as exc:
-            return DatasetSummary(name, "failed", message=str(exc), latest_date=_latest(con, spec))
+            if getattr(exc, "payload", None) is not None:
+                rejected.append(exc.payload)  # type: ignore[attr-defined]
+            kept = refuse(con, spec, rejected, settings)
+            return DatasetSummary(name, "failed", message=str(exc) + kept, latest_date=_latest(con, spec))
+        notes.append(refuse(con, spec, rejected, settings).strip(" ;"))
+        notes = [n for n in notes if n]
         if not payloads:
-            return DatasetSummary(name, "unchanged", message=" | ".join(notes) or "nothing new", latest_date=_latest(con, spec))
+            return DatasetSummary(
+                name, "unchanged", message=" | ".join(notes) or "nothing new", latest_date=_latest(con, spec)
+            )
         results = ingest(con, spec, payloads, settings.raw_dir, load_date=as_of)
         return _summarise(spec, results, notes, _latest(con, spec))
     finally:

@@ -50,7 +50,13 @@ def cftc_release_date(as_of: date, cal: dict[str, Any]) -> date:
     for backlog in cal.get("shutdown_backlogs") or []:
         if _d(backlog["from"]) <= as_of <= _d(backlog["to"]):
             return _d(backlog["cleared"])
-    return add_business_days(as_of, int(cal.get("business_days_after_as_of", 3)))
+    closures = {_d(x) for x in cal.get("extra_closures") or []}
+    d, left = as_of, int(cal.get("business_days_after_as_of", 3))
+    while left:
+        d = add_business_days(d, 1)
+        if d not in closures:
+            left -= 1
+    return d
 
 
 def cftc_available_at(as_of: date, cal: dict[str, Any]) -> datetime:
@@ -62,9 +68,7 @@ def cboe_available_at(trade_date: date, cal: dict[str, Any]) -> datetime:
     return ny_time_to_utc(trade_date, str(cal.get("release_time", "18:00")))
 
 
-def resolve_available_at(
-    rule_at: datetime, observed_at: datetime | None, grace: timedelta
-) -> tuple[datetime, str]:
+def resolve_available_at(rule_at: datetime, observed_at: datetime | None, grace: timedelta) -> tuple[datetime, str]:
     """Pick ``available_at`` and its source for a first version of a row.
 
     An observation made no later than ``rule_at + grace`` is evidence of when the row was public

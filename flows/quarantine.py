@@ -28,9 +28,14 @@ def quarantine(root: Path, payload: Payload, reason: str, validation: dict[str, 
     if not path.exists():
         path.write_bytes(payload.content)
     record = {
-        "dataset": payload.dataset, "origin": payload.origin, "sha256": payload.sha256,
-        "bytes": len(payload.content), "fetched_at": payload.fetched_at.isoformat(),
-        "quarantined_at": datetime.now(UTC).isoformat(), "reason": reason, "validation": validation,
+        "dataset": payload.dataset,
+        "origin": payload.origin,
+        "sha256": payload.sha256,
+        "bytes": len(payload.content),
+        "fetched_at": payload.fetched_at.isoformat(),
+        "quarantined_at": datetime.now(UTC).isoformat(),
+        "reason": reason,
+        "validation": validation,
     }
     path.with_name(path.name + ".reason.json").write_text(json.dumps(record, indent=1, default=str))
     return path

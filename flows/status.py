@@ -31,16 +31,18 @@ def dataset_status(con: duckdb.DuckDBPyConnection, today: date) -> list[dict[str
         ).fetchone()
         age = (today - last).days if last else None
         stale = "no data" if last is None else ("STALE" if age > spec.stale_after.days else "fresh")
-        out.append({
-            "dataset": spec.name,
-            "rows": rows,
-            "first_date": first,
-            "last_date": last,
-            "newest_available_at": newest.strftime("%Y-%m-%d %H:%M UTC") if newest else None,
-            "last_load": load[0].strftime("%Y-%m-%d %H:%M UTC") if load else None,
-            "last_outcome": load[1] if load else None,
-            "quarantined": problem[0],
-            "last_problem": (problem[1] or "")[:120],
-            "freshness": f"{stale} ({age} d old, limit {spec.stale_after.days} d)" if last else stale,
-        })
+        out.append(
+            {
+                "dataset": spec.name,
+                "rows": rows,
+                "first_date": first,
+                "last_date": last,
+                "newest_available_at": newest.strftime("%Y-%m-%d %H:%M UTC") if newest else None,
+                "last_load": load[0].strftime("%Y-%m-%d %H:%M UTC") if load else None,
+                "last_outcome": load[1] if load else None,
+                "quarantined": problem[0],
+                "last_problem": (problem[1] or "")[:120],
+                "freshness": f"{stale} ({age} d old, limit {spec.stale_after.days} d)" if last else stale,
+            }
+        )
     return out

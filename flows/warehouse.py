@@ -139,6 +139,4 @@ def connect_read(settings: Settings | None = None, wait_s: float = 10.0) -> duck
 def _busy(settings: Settings, exc: Exception) -> WarehouseBusyError:
     match = _LOCK_HINT.search(str(exc))
     who = f"pid {match.group(1)}" if match else "another process"
-    return WarehouseBusyError(
-        f"the warehouse {settings.warehouse_path} is being written by {who}; retry in a moment"
-    )
+    return WarehouseBusyError(f"the warehouse {settings.warehouse_path} is being written by {who}; retry in a moment")

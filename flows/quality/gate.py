@@ -69,12 +69,20 @@ class SuiteReport:
 
     def reason(self) -> str:
         crit = [f for f in self.failures if f.severity == "critical"]
-        return (f"failed {len(crit)} of {self.evaluated} expectations of suite {self.suite}: "
-                + "; ".join(f.line() for f in crit[:3]) + (" ..." if len(crit) > 3 else ""))
+        return (
+            f"failed {len(crit)} of {self.evaluated} expectations of suite {self.suite}: "
+            + "; ".join(f.line() for f in crit[:3])
+            + (" ..." if len(crit) > 3 else "")
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"suite": self.suite, "success": self.success, "evaluated": self.evaluated, "passed": self.passed,
-                "failures": [f.__dict__ for f in self.failures]}
+        return {
+            "suite": self.suite,
+            "success": self.success,
+            "evaluated": self.evaluated,
+            "passed": self.passed,
+            "failures": [f.__dict__ for f in self.failures],
+        }
 
 
 def _gx():  # type: ignore[no-untyped-def]
@@ -92,7 +100,9 @@ def _context():  # type: ignore[no-untyped-def]
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
-    batch_def = ctx.data_sources.add_pandas("frames").add_dataframe_asset("frame").add_batch_definition_whole_dataframe("all")
+    batch_def = (
+        ctx.data_sources.add_pandas("frames").add_dataframe_asset("frame").add_batch_definition_whole_dataframe("all")
+    )
     return ctx, batch_def
 
 
@@ -104,8 +114,9 @@ def load_suite(name: str, root: Path = EXPECTATIONS_DIR):  # type: ignore[no-unt
 
     data = json.loads(suite_path(name, root).read_text())
     exps = [
-        ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"], meta=e.get("meta") or {},
-                                 severity=e.get("severity", "critical")).to_domain_obj()
+        ExpectationConfiguration(
+            type=e["type"], kwargs=e["kwargs"], meta=e.get("meta") or {}, severity=e.get("severity", "critical")
+        ).to_domain_obj()
         for e in data["expectations"]
     ]
     return ExpectationSuite(name=data["name"], expectations=exps)
@@ -143,15 +154,18 @@ def _param(value: date | datetime | None):  # type: ignore[no-untyped-def]
     return None if value is None else pd.Timestamp(value)
 
 
-def validate_frame(suite: str, frame: pl.DataFrame, *, load_date: date | None = None,
-                   fresh_since: date | None = None) -> SuiteReport:
+def validate_frame(
+    suite: str, frame: pl.DataFrame, *, load_date: date | None = None, fresh_since: date | None = None
+) -> SuiteReport:
     """Validate ``frame`` against suite ``suite``; ``prepare`` adds the suite's derived columns."""
     if suite in PREPARE:
         frame = PREPARE[suite](frame)
     gx_suite = _cached_suite(suite, suite_path(suite).stat().st_mtime)
     _, batch_def = _context()
-    params = {"load_date": _param(load_date or date(9999, 12, 31)),
-              "fresh_since": _param(fresh_since or date(1900, 1, 1))}
+    params = {
+        "load_date": _param(load_date or date(9999, 12, 31)),
+        "fresh_since": _param(fresh_since or date(1900, 1, 1)),
+    }
     batch = batch_def.get_batch(batch_parameters={"dataframe": to_pandas(frame)})
     res = batch.validate(gx_suite, expectation_parameters=params, result_format="SUMMARY")
     failures = []
@@ -162,12 +176,16 @@ def validate_frame(suite: str, frame: pl.DataFrame, *, load_date: date | None = 
         kw = cfg.kwargs
         col = kw.get("column") or ",".join(kw.get("column_list") or [])
         exc = (r.exception_info or {}).get("exception_message")
-        failures.append(Failure(
-            expectation=cfg.type, column=col, severity=str(getattr(cfg.severity, "value", cfg.severity)).lower(),
-            unexpected_count=r.result.get("unexpected_count"),
-            examples=[_plain(v) for v in (r.result.get("partial_unexpected_list") or [])[:5]],
-            observed=_plain(r.result.get("observed_value")) if not exc else f"error: {exc}",
-        ))
+        failures.append(
+            Failure(
+                expectation=cfg.type,
+                column=col,
+                severity=str(getattr(cfg.severity, "value", cfg.severity)).lower(),
+                unexpected_count=r.result.get("unexpected_count"),
+                examples=[_plain(v) for v in (r.result.get("partial_unexpected_list") or [])[:5]],
+                observed=_plain(r.result.get("observed_value")) if not exc else f"error: {exc}",
+            )
+        )
     stats = res.statistics
     return SuiteReport(suite, int(stats["evaluated_expectations"]), int(stats["successful_expectations"]), failures)
 

@@ -35,9 +35,14 @@ def targets() -> list[Target]:
     for spec in DATASETS.values():
         keys = ", ".join(spec.key)
         cols = ", ".join((*spec.columns, "available_at", "version"))
-        out.append(Target(spec.suite, f"{spec.table} (latest versions)",
-                          f"select {cols} from {spec.table} qualify row_number() over "
-                          f"(partition by {keys} order by version desc) = 1"))
+        out.append(
+            Target(
+                spec.suite,
+                f"{spec.table} (latest versions)",
+                f"select {cols} from {spec.table} qualify row_number() over "
+                f"(partition by {keys} order by version desc) = 1",
+            )
+        )
         out.append(Target(spec.view.replace(".", "__"), spec.view, f"select * from {spec.view}", spec.stale_after))
     out.append(Target("meta__loads", "meta.loads", "select * from meta.loads"))
     out.append(Target("meta__ingest_state", "meta.ingest_state", "select * from meta.ingest_state"))
@@ -63,9 +68,18 @@ def record(con: duckdb.DuckDBPyConnection, results: list[tuple[Target, SuiteRepo
     run_id = f"validate-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     con.execute("begin")
     for t, r in results:
-        con.execute("insert into meta.validations values (?, now(), ?, ?, ?, ?, ?, ?)",
-                    [run_id, r.suite, t.relation, r.success, r.evaluated, r.passed,
-                     json.dumps([f.__dict__ for f in r.failures], default=str)])
+        con.execute(
+            "insert into meta.validations values (?, now(), ?, ?, ?, ?, ?, ?)",
+            [
+                run_id,
+                r.suite,
+                t.relation,
+                r.success,
+                r.evaluated,
+                r.passed,
+                json.dumps([f.__dict__ for f in r.failures], default=str),
+            ],
+        )
     con.execute("commit")
     return run_id
 
@@ -74,12 +88,17 @@ def summary_rows(results: list[tuple[Target, SuiteReport]]) -> list[dict[str, ob
     rows = []
     for t, r in results:
         crit = [f for f in r.failures if f.severity == "critical"]
-        rows.append({
-            "suite": r.suite, "target": t.relation, "passed": r.passed,
-            "failed": len(crit), "warnings": len(r.warnings),
-            "result": "PASS" if r.success else "FAIL",
-            "first_problem": (crit or r.warnings)[0].line()[:110] if r.failures else "",
-        })
+        rows.append(
+            {
+                "suite": r.suite,
+                "target": t.relation,
+                "passed": r.passed,
+                "failed": len(crit),
+                "warnings": len(r.warnings),
+                "result": "PASS" if r.success else "FAIL",
+                "first_problem": (crit or r.warnings)[0].line()[:110] if r.failures else "",
+            }
+        )
     return rows
 
 
@@ -93,23 +112,32 @@ def render_html(results: list[tuple[Target, SuiteReport]], as_of: date, path: Pa
         ".warning{color:#9a6700}</style></head><body>",
         f"<h1>flowscope validation <span class='{'PASS' if ok else 'FAIL'}'>{'PASS' if ok else 'FAIL'}</span></h1>",
         f"<p>As of {as_of}; generated {datetime.now(UTC):%Y-%m-%d %H:%M UTC}.</p><table><tr>",
-        "".join(f"<th>{h}</th>" for h in ("suite", "target", "passed", "failed", "warnings", "result")), "</tr>",
+        "".join(f"<th>{h}</th>" for h in ("suite", "target", "passed", "failed", "warnings", "result")),
+        "</tr>",
     ]
     for row in summary_rows(results):
-        parts.append("<tr>" + "".join(f"<td>{html.escape(str(row[k]))}</td>" for k in
-                                       ("suite", "target", "passed", "failed", "warnings")) +
-                     f"<td class='{row['result']}'>{row['result']}</td></tr>")
+        parts.append(
+            "<tr>"
+            + "".join(
+                f"<td>{html.escape(str(row[k]))}</td>" for k in ("suite", "target", "passed", "failed", "warnings")
+            )
+            + f"<td class='{row['result']}'>{row['result']}</td></tr>"
+        )
     parts.append("</table>")
-    for t, r in results:
+    for _t, r in results:
         if not r.failures:
             continue
-        parts.append(f"<h2>{html.escape(r.suite)}</h2><table><tr><th>severity</th><th>expectation</th>"
-                     "<th>column</th><th>unexpected</th><th>examples / observed</th></tr>")
+        parts.append(
+            f"<h2>{html.escape(r.suite)}</h2><table><tr><th>severity</th><th>expectation</th>"
+            "<th>column</th><th>unexpected</th><th>examples / observed</th></tr>"
+        )
         for f in r.failures:
             ex = f.examples or f.observed
-            parts.append(f"<tr class='{f.severity}'><td>{f.severity}</td><td>{html.escape(f.expectation)}</td>"
-                         f"<td>{html.escape(f.column)}</td><td>{f.unexpected_count or ''}</td>"
-                         f"<td>{html.escape(str(ex))}</td></tr>")
+            parts.append(
+                f"<tr class='{f.severity}'><td>{f.severity}</td><td>{html.escape(f.expectation)}</td>"
+                f"<td>{html.escape(f.column)}</td><td>{f.unexpected_count or ''}</td>"
+                f"<td>{html.escape(str(ex))}</td></tr>"
+            )
         parts.append("</table>")
     parts.append("</body></html>")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -34,7 +34,15 @@ def test_import_loads_good_files_and_names_the_bad_one(warehouse, files):  # typ
     assert "2 rows (2 new, 0 revised, 0 unchanged)" in res.stdout
     err = [line for line in res.stderr.splitlines() if line.startswith("error:")]
     assert len(err) == 1 and "broken.txt" in err[0] and "HTML" in err[0] and "503 Service Unavailable" in err[0]
-    out = runner.invoke(app, ["sql", "select contract_code, open_interest_contracts from analytics.cot_positioning order by 1", "-f", "json"])
+    out = runner.invoke(
+        app,
+        [
+            "sql",
+            "select contract_code, open_interest_contracts from analytics.cot_positioning order by 1",
+            "-f",
+            "json",
+        ],
+    )
     assert out.exit_code == 0
     assert json.loads(out.stdout) == [
         {"contract_code": "13874A", "open_interest_contracts": 1984408},
@@ -51,8 +59,12 @@ def test_import_again_reports_nothing_changed(warehouse, files):  # type: ignore
 
 def test_sql_refuses_writes_clearly(warehouse, files):  # type: ignore[no-untyped-def]
     runner.invoke(app, ["import", "cftc_tff", str(files[0])])
-    for stmt in ("delete from raw.cftc__tff", "drop table raw.cftc__tff", "insert into meta.loads select * from meta.loads",
-                 "select 1; delete from raw.cftc__tff"):
+    for stmt in (
+        "delete from raw.cftc__tff",
+        "drop table raw.cftc__tff",
+        "insert into meta.loads select * from meta.loads",
+        "select 1; delete from raw.cftc__tff",
+    ):
         res = runner.invoke(app, ["sql", stmt])
         assert res.exit_code == 2, stmt
         assert "read-only" in res.stderr and "Traceback" not in res.stderr + res.stdout
@@ -63,8 +75,12 @@ def test_sql_refuses_writes_clearly(warehouse, files):  # type: ignore[no-untype
 def test_sql_as_of_answers_what_was_known_then(warehouse, files):  # type: ignore[no-untyped-def]
     runner.invoke(app, ["import", "cftc_tff", str(files[0])])
     # 2026-07-28 positions are public Friday 2026-07-31 19:30 UTC
-    before = runner.invoke(app, ["sql", "select count(*) as n from analytics.cot_positioning", "--as-of", "2026-07-31T19:00", "-f", "csv"])
-    after = runner.invoke(app, ["sql", "select count(*) as n from analytics.cot_positioning", "--as-of", "2026-07-31T20:00", "-f", "csv"])
+    before = runner.invoke(
+        app, ["sql", "select count(*) as n from analytics.cot_positioning", "--as-of", "2026-07-31T19:00", "-f", "csv"]
+    )
+    after = runner.invoke(
+        app, ["sql", "select count(*) as n from analytics.cot_positioning", "--as-of", "2026-07-31T20:00", "-f", "csv"]
+    )
     assert before.stdout.split() == ["n", "0"] and after.stdout.split() == ["n", "2"]
 
 
@@ -84,19 +100,22 @@ def test_status_lists_both_datasets_with_freshness(warehouse, files):  # type: i
 def test_second_writer_fails_at_once_with_the_pid(warehouse):  # type: ignore[no-untyped-def]
     with writer_lock(warehouse):
         t0 = time.monotonic()
-        with pytest.raises(WarehouseBusyError, match=r"already running \(pid \d+\)"):
-            with writer_lock(warehouse):
-                pass
+        with pytest.raises(WarehouseBusyError, match=r"already running \(pid \d+\)"), writer_lock(warehouse):
+            pass
         assert time.monotonic() - t0 < 2
 
 
 def test_sql_during_a_load_asks_to_retry_without_traceback(warehouse, files):  # type: ignore[no-untyped-def]
     runner.invoke(app, ["import", "cftc_tff", str(files[0])])
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(20)",
-         str(warehouse.warehouse_path)],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(20)",
+            str(warehouse.warehouse_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "held"

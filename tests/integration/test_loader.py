@@ -67,11 +67,14 @@ def test_revised_week_is_a_new_version_and_the_old_one_is_kept(con, warehouse): 
     ).fetchall()
     assert [(v, am) for v, am, _, _ in versions] == [(1, 100), (2, 111)]
     assert versions[0][3] == "rule" and versions[1][2] == seen and versions[1][3] == "observed"
-    latest = con.execute("select asset_mgr_long_contracts from analytics.cot_positioning where report_date = '2026-08-04'").fetchone()
+    latest = con.execute(
+        "select asset_mgr_long_contracts from analytics.cot_positioning where report_date = '2026-08-04'"
+    ).fetchone()
     assert latest == (111,)
     con.execute("set variable as_of = timestamptz '2026-08-20 00:00:00+00'")
     known_then = con.execute(
-        "select asset_mgr_long_contracts, asset_mgr_net_contracts from analytics.cot_positioning where report_date = '2026-08-04'"
+        "select asset_mgr_long_contracts, asset_mgr_net_contracts from analytics.cot_positioning"
+        " where report_date = '2026-08-04'"
     ).fetchone()
     con.execute("reset variable as_of")
     assert known_then == (100, 60)
@@ -147,10 +150,14 @@ def test_rows_dated_after_the_load_date_are_refused(con, warehouse):  # type: ig
 
 
 def test_renamed_contract_stays_one_series_by_code(con, warehouse):  # type: ignore[no-untyped-def]
-    text = tff_text([
-        tff_line("209742", "2022-02-01", 239334, name="NASDAQ-100 STOCK INDEX (MINI) - CHICAGO MERCANTILE EXCHANGE"),
-        tff_line("209742", "2022-02-08", 233767, name="NASDAQ MINI - CHICAGO MERCANTILE EXCHANGE"),
-    ])
+    text = tff_text(
+        [
+            tff_line(
+                "209742", "2022-02-01", 239334, name="NASDAQ-100 STOCK INDEX (MINI) - CHICAGO MERCANTILE EXCHANGE"
+            ),
+            tff_line("209742", "2022-02-08", 233767, name="NASDAQ MINI - CHICAGO MERCANTILE EXCHANGE"),
+        ]
+    )
     loader.ingest(con, TFF, [payload("cftc_tff", text)], warehouse.raw_dir)
     rows = con.execute(
         "select contract_code, count(*), count(distinct market_name) from analytics.cot_positioning group by 1"

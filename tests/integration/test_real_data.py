@@ -120,6 +120,8 @@ def test_importing_again_changes_nothing(loaded):  # type: ignore[no-untyped-def
 
     before = digest()
     again = import_paths("cftc_tff", [loaded["shared"] / "cftc"])
-    again += import_paths("cboe_putcall", [loaded["shared"] / "cboe_putcall", loaded["shared"] / "canonical" / "put_call.csv"])
+    again += import_paths(
+        "cboe_putcall", [loaded["shared"] / "cboe_putcall", loaded["shared"] / "canonical" / "put_call.csv"]
+    )
     assert {r.outcome for r in again} == {"duplicate"}
     assert digest() == before

@@ -39,6 +39,8 @@ def fetch_days(fetcher: Fetcher, days: Iterable[date], missing_limit: int = 5) -
             continue
         streak = 0
         payloads.append(
-            Payload("cboe_putcall", resp.content, url, datetime.now(UTC), live=True, hints={"trade_date": day.isoformat()})
+            Payload(
+                "cboe_putcall", resp.content, url, datetime.now(UTC), live=True, hints={"trade_date": day.isoformat()}
+            )
         )
     return payloads, missing

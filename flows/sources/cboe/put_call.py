@@ -50,15 +50,27 @@ JSON_SECTIONS: dict[str, tuple[str, str]] = {
 _PRODUCT = re.compile(r"PRODUCT:\s*([A-Z ]+)", re.IGNORECASE)
 _FILE_SEGMENT = re.compile(r"(total|equity|index|etp|vix|spx)pc", re.IGNORECASE)
 _FILE_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})_daily_options")
-_PRODUCT_WORDS = {"TOTAL": "total", "INDEX": "index", "EQUITY": "equity", "ETP": "etp",
-                  "EXCHANGE TRADED": "etp", "VIX": "vix", "SPX": "spx"}
+_PRODUCT_WORDS = {
+    "TOTAL": "total",
+    "INDEX": "index",
+    "EQUITY": "equity",
+    "ETP": "etp",
+    "EXCHANGE TRADED": "etp",
+    "VIX": "vix",
+    "SPX": "spx",
+}
 MAX_RATIO = 10.0
 
 COLUMNS = {
-    "trade_date": pl.Date, "segment": pl.Utf8, "series_source": pl.Utf8,
-    "put_call_ratio": pl.Float64, "call_volume_contracts": pl.Int64,
-    "put_volume_contracts": pl.Int64, "total_volume_contracts": pl.Int64,
-    "call_open_interest_contracts": pl.Int64, "put_open_interest_contracts": pl.Int64,
+    "trade_date": pl.Date,
+    "segment": pl.Utf8,
+    "series_source": pl.Utf8,
+    "put_call_ratio": pl.Float64,
+    "call_volume_contracts": pl.Int64,
+    "put_volume_contracts": pl.Int64,
+    "total_volume_contracts": pl.Int64,
+    "call_open_interest_contracts": pl.Int64,
+    "put_open_interest_contracts": pl.Int64,
     "source_era": pl.Utf8,
 }
 
@@ -150,13 +162,15 @@ def _parse_archive(text: str, payload: Payload) -> ParsedBatch:
     cols = _archive_columns(header)
     segment = _segment_of_archive(rows[:hi], header, payload)
     standard = [normalise_name(h) for h in header[:5]] in (
-        ["date", "call", "put", "total", "p_c_ratio"], ["date", "calls", "puts", "total", "p_c_ratio"],
-        ["date", "call", "put", "total", "ratio"], ["date", "calls", "puts", "total", "ratio"],
+        ["date", "call", "put", "total", "p_c_ratio"],
+        ["date", "calls", "puts", "total", "p_c_ratio"],
+        ["date", "call", "put", "total", "ratio"],
+        ["date", "calls", "puts", "total", "ratio"],
     )
     series = "cboe_archive" if standard or segment == "spx" else "cboe_archive_old"
     out: list[dict[str, Any]] = []
     notes = 0
-    body = rows[hi + 1:]
+    body = rows[hi + 1 :]
     for n, r in enumerate(body, start=hi + 2):
         d = parse_date(r[0])
         if d is None:
@@ -168,15 +182,22 @@ def _parse_archive(text: str, payload: Payload) -> ParsedBatch:
                 f"line {n} has {len(r)} of {len(header)} fields" + (" (file cut mid-line: truncated?)" if last else "")
             )
         where = f"line {n}"
-        out.append({
-            "trade_date": d, "segment": segment, "series_source": series,
-            "put_call_ratio": _num(r[cols["ratio"]], "ratio", where, False),
-            "call_volume_contracts": _num(r[cols["call"]], "call volume", where, True),
-            "put_volume_contracts": _num(r[cols["put"]], "put volume", where, True),
-            "total_volume_contracts": _num(r[cols["total"]], "total volume", where, True) if "total" in cols else None,
-            "call_open_interest_contracts": None, "put_open_interest_contracts": None,
-            "source_era": "exchange_only",
-        })
+        out.append(
+            {
+                "trade_date": d,
+                "segment": segment,
+                "series_source": series,
+                "put_call_ratio": _num(r[cols["ratio"]], "ratio", where, False),
+                "call_volume_contracts": _num(r[cols["call"]], "call volume", where, True),
+                "put_volume_contracts": _num(r[cols["put"]], "put volume", where, True),
+                "total_volume_contracts": _num(r[cols["total"]], "total volume", where, True)
+                if "total" in cols
+                else None,
+                "call_open_interest_contracts": None,
+                "put_open_interest_contracts": None,
+                "source_era": "exchange_only",
+            }
+        )
     if out and ends_mid_line(text) and parse_date(body[-1][0]) and _last_row_cut(out[-1], "total" in cols):
         raise PayloadError(
             f"the file ends mid-line and its last line {','.join(body[-1])!r} is incomplete "
@@ -211,14 +232,24 @@ def _parse_canonical(text: str) -> ParsedBatch:
         if d is None:
             raise ValidationError(f"unreadable date {r[idx['date']]!r} (line {n})")
         where = f"line {n}"
-        out.append({
-            "trade_date": d, "segment": _check_segment(r[idx["segment"]]), "series_source": "user_csv",
-            "put_call_ratio": _num(r[idx["put_call_ratio"]], "put_call_ratio", where, False),
-            "call_volume_contracts": _num(r[idx["call_volume"]], "call_volume", where, True) if "call_volume" in idx else None,
-            "put_volume_contracts": _num(r[idx["put_volume"]], "put_volume", where, True) if "put_volume" in idx else None,
-            "total_volume_contracts": None, "call_open_interest_contracts": None,
-            "put_open_interest_contracts": None, "source_era": _era(d),
-        })
+        out.append(
+            {
+                "trade_date": d,
+                "segment": _check_segment(r[idx["segment"]]),
+                "series_source": "user_csv",
+                "put_call_ratio": _num(r[idx["put_call_ratio"]], "put_call_ratio", where, False),
+                "call_volume_contracts": _num(r[idx["call_volume"]], "call_volume", where, True)
+                if "call_volume" in idx
+                else None,
+                "put_volume_contracts": _num(r[idx["put_volume"]], "put_volume", where, True)
+                if "put_volume" in idx
+                else None,
+                "total_volume_contracts": None,
+                "call_open_interest_contracts": None,
+                "put_open_interest_contracts": None,
+                "source_era": _era(d),
+            }
+        )
     unknown = [h for h in header if h not in ("date", "segment", "put_call_ratio", "call_volume", "put_volume")]
     warnings = [f"unknown extra columns {unknown} (loaded, ignored)"] if unknown else []
     return ParsedBatch(pl.DataFrame(out, schema=COLUMNS), warnings=warnings)
@@ -263,16 +294,20 @@ def _parse_daily_json(text: str, payload: Payload) -> ParsedBatch:
             # puts / no calls has no value, it is not a ratio out of range.
             ratio = None
             warnings.append(f"{seg}: ratio 0.00 with no call volume (no trading), stored as missing")
-        out.append({
-            "trade_date": d, "segment": seg, "series_source": "cboe_daily_json",
-            "put_call_ratio": ratio,
-            "call_volume_contracts": calls,
-            "put_volume_contracts": _num(vol.get("put"), "put volume", where, True),
-            "total_volume_contracts": _num(vol.get("total"), "total volume", where, True),
-            "call_open_interest_contracts": _num(oi.get("call"), "call open interest", where, True),
-            "put_open_interest_contracts": _num(oi.get("put"), "put open interest", where, True),
-            "source_era": _era(d),
-        })
+        out.append(
+            {
+                "trade_date": d,
+                "segment": seg,
+                "series_source": "cboe_daily_json",
+                "put_call_ratio": ratio,
+                "call_volume_contracts": calls,
+                "put_volume_contracts": _num(vol.get("put"), "put volume", where, True),
+                "total_volume_contracts": _num(vol.get("total"), "total volume", where, True),
+                "call_open_interest_contracts": _num(oi.get("call"), "call open interest", where, True),
+                "put_open_interest_contracts": _num(oi.get("put"), "put open interest", where, True),
+                "source_era": _era(d),
+            }
+        )
     if not any(r["segment"] == "total" for r in out):
         raise SchemaDriftError("daily JSON has no 'SUM OF ALL PRODUCTS' section")
     return ParsedBatch(pl.DataFrame(out, schema=COLUMNS), warnings=warnings)
@@ -321,8 +356,14 @@ SPEC = DatasetSpec(
     table="raw.cboe__put_call",
     view="analytics.put_call",
     key=("trade_date", "segment", "series_source"),
-    values=("put_call_ratio", "call_volume_contracts", "put_volume_contracts",
-            "total_volume_contracts", "call_open_interest_contracts", "put_open_interest_contracts"),
+    values=(
+        "put_call_ratio",
+        "call_volume_contracts",
+        "put_volume_contracts",
+        "total_volume_contracts",
+        "call_open_interest_contracts",
+        "put_open_interest_contracts",
+    ),
     attributes=("source_era",),
     date_column="trade_date",
     cadence=timedelta(days=1),

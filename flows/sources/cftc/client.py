@@ -49,36 +49,59 @@ def fetch_api(
     payloads: list[Payload] = []
     offset = 0
     while True:
-        resp = fetcher.request("GET", API_URL, params=build_api_params(codes, start, offset, page_size), headers=headers)
+        resp = fetcher.request(
+            "GET", API_URL, params=build_api_params(codes, start, offset, page_size), headers=headers
+        )
+        payload = Payload("cftc_tff", resp.content, str(resp.url), datetime.now(UTC), live=True)
         ctype = resp.headers.get("content-type", "")
+        if not resp.content.strip():
+            raise _rejected(f"cftc_tff: {resp.url}: empty body (HTTP {resp.status_code})", payload)
         if "json" not in ctype:
-            raise PayloadError(f"cftc_tff: {resp.url}: expected JSON, got {ctype or 'no content type'}")
+            raise _rejected(f"cftc_tff: {resp.url}: expected JSON, got {ctype or 'no content type'}", payload)
         try:
             rows = json.loads(resp.content)
         except json.JSONDecodeError as exc:
-            raise PayloadError(f"cftc_tff: {resp.url}: truncated or invalid JSON ({exc})") from None
+            raise _rejected(f"cftc_tff: {resp.url}: truncated or invalid JSON ({exc})", payload) from None
         if rows or not payloads:  # an empty last page (total = a multiple of the page size) adds nothing
-            payloads.append(Payload("cftc_tff", resp.content, str(resp.url), datetime.now(UTC), live=True))
+            payloads.append(payload)
         if not isinstance(rows, list) or len(rows) < page_size:
             return payloads
         offset += page_size
 
 
+def _rejected(message: str, payload: Payload) -> PayloadError:
+    """A PayloadError that carries the bytes received, so the caller can keep them for inspection."""
+    err = PayloadError(message)
+    err.payload = payload  # type: ignore[attr-defined]
+    return err
+
+
 def fetch_annual_zip(fetcher: Fetcher, year: int) -> Payload:
     resp = fetcher.request("GET", ZIP_URL.format(year=year))
+    payload = Payload("cftc_tff", resp.content, str(resp.url), datetime.now(UTC), live=True)
     if not resp.content.startswith(b"PK\x03\x04"):
-        raise PayloadError(f"cftc_tff: {resp.url}: not a zip (the year's file may not exist yet)")
-    return Payload("cftc_tff", resp.content, str(resp.url), datetime.now(UTC), live=True)
+        raise _rejected(f"cftc_tff: {resp.url}: not a zip (the year's file may not exist yet)", payload)
+    return payload
 
 
 def fetch(
-    fetcher: Fetcher, codes: Sequence[str], start: date, end: date, app_token: str | None = None
+    fetcher: Fetcher,
+    codes: Sequence[str],
+    start: date,
+    end: date,
+    app_token: str | None = None,
+    rejected: list[Payload] | None = None,
 ) -> tuple[list[Payload], list[str]]:
-    """API first; on failure the annual zips of the years in [start, end]. Returns notes too."""
+    """API first; on failure the annual zips of the years in [start, end]. Returns notes too.
+
+    Bodies refused on the way (an HTML maintenance page, a truncated page) are appended to
+    ``rejected`` so the caller can keep them in quarantine."""
     notes: list[str] = []
     try:
         return fetch_api(fetcher, codes, start, app_token), notes
     except (FetchError, PayloadError) as exc:
+        if rejected is not None and getattr(exc, "payload", None) is not None:
+            rejected.append(exc.payload)  # type: ignore[attr-defined]
         notes.append(f"API failed ({exc}); falling back to the annual zip files")
     payloads = []
     for year in range(start.year, end.year + 1):

@@ -42,7 +42,95 @@ API_URL = f"https://publicreporting.cftc.gov/resource/{SOCRATA_DATASET}.json"
 
 # The 87 columns of the TFF futures-only text files, in order (headerless weekly file uses it).
 TEXT_COLUMNS: tuple[str, ...] = tuple(
-    ["Market_and_Exchange_Names", "As_of_Date_In_Form_YYMMDD", "Report_Date_as_YYYY-MM-DD", "CFTC_Contract_Market_Code", "CFTC_Market_Code", "CFTC_Region_Code", "CFTC_Commodity_Code", "Open_Interest_All", "Dealer_Positions_Long_All", "Dealer_Positions_Short_All", "Dealer_Positions_Spread_All", "Asset_Mgr_Positions_Long_All", "Asset_Mgr_Positions_Short_All", "Asset_Mgr_Positions_Spread_All", "Lev_Money_Positions_Long_All", "Lev_Money_Positions_Short_All", "Lev_Money_Positions_Spread_All", "Other_Rept_Positions_Long_All", "Other_Rept_Positions_Short_All", "Other_Rept_Positions_Spread_All", "Tot_Rept_Positions_Long_All", "Tot_Rept_Positions_Short_All", "NonRept_Positions_Long_All", "NonRept_Positions_Short_All", "Change_in_Open_Interest_All", "Change_in_Dealer_Long_All", "Change_in_Dealer_Short_All", "Change_in_Dealer_Spread_All", "Change_in_Asset_Mgr_Long_All", "Change_in_Asset_Mgr_Short_All", "Change_in_Asset_Mgr_Spread_All", "Change_in_Lev_Money_Long_All", "Change_in_Lev_Money_Short_All", "Change_in_Lev_Money_Spread_All", "Change_in_Other_Rept_Long_All", "Change_in_Other_Rept_Short_All", "Change_in_Other_Rept_Spread_All", "Change_in_Tot_Rept_Long_All", "Change_in_Tot_Rept_Short_All", "Change_in_NonRept_Long_All", "Change_in_NonRept_Short_All", "Pct_of_Open_Interest_All", "Pct_of_OI_Dealer_Long_All", "Pct_of_OI_Dealer_Short_All", "Pct_of_OI_Dealer_Spread_All", "Pct_of_OI_Asset_Mgr_Long_All", "Pct_of_OI_Asset_Mgr_Short_All", "Pct_of_OI_Asset_Mgr_Spread_All", "Pct_of_OI_Lev_Money_Long_All", "Pct_of_OI_Lev_Money_Short_All", "Pct_of_OI_Lev_Money_Spread_All", "Pct_of_OI_Other_Rept_Long_All", "Pct_of_OI_Other_Rept_Short_All", "Pct_of_OI_Other_Rept_Spread_All", "Pct_of_OI_Tot_Rept_Long_All", "Pct_of_OI_Tot_Rept_Short_All", "Pct_of_OI_NonRept_Long_All", "Pct_of_OI_NonRept_Short_All", "Traders_Tot_All", "Traders_Dealer_Long_All", "Traders_Dealer_Short_All", "Traders_Dealer_Spread_All", "Traders_Asset_Mgr_Long_All", "Traders_Asset_Mgr_Short_All", "Traders_Asset_Mgr_Spread_All", "Traders_Lev_Money_Long_All", "Traders_Lev_Money_Short_All", "Traders_Lev_Money_Spread_All", "Traders_Other_Rept_Long_All", "Traders_Other_Rept_Short_All", "Traders_Other_Rept_Spread_All", "Traders_Tot_Rept_Long_All", "Traders_Tot_Rept_Short_All", "Conc_Gross_LE_4_TDR_Long_All", "Conc_Gross_LE_4_TDR_Short_All", "Conc_Gross_LE_8_TDR_Long_All", "Conc_Gross_LE_8_TDR_Short_All", "Conc_Net_LE_4_TDR_Long_All", "Conc_Net_LE_4_TDR_Short_All", "Conc_Net_LE_8_TDR_Long_All", "Conc_Net_LE_8_TDR_Short_All", "Contract_Units", "CFTC_Contract_Market_Code_Quotes", "CFTC_Market_Code_Quotes", "CFTC_Commodity_Code_Quotes", "CFTC_SubGroup_Code", "FutOnly_or_Combined"]
+    [
+        "Market_and_Exchange_Names",
+        "As_of_Date_In_Form_YYMMDD",
+        "Report_Date_as_YYYY-MM-DD",
+        "CFTC_Contract_Market_Code",
+        "CFTC_Market_Code",
+        "CFTC_Region_Code",
+        "CFTC_Commodity_Code",
+        "Open_Interest_All",
+        "Dealer_Positions_Long_All",
+        "Dealer_Positions_Short_All",
+        "Dealer_Positions_Spread_All",
+        "Asset_Mgr_Positions_Long_All",
+        "Asset_Mgr_Positions_Short_All",
+        "Asset_Mgr_Positions_Spread_All",
+        "Lev_Money_Positions_Long_All",
+        "Lev_Money_Positions_Short_All",
+        "Lev_Money_Positions_Spread_All",
+        "Other_Rept_Positions_Long_All",
+        "Other_Rept_Positions_Short_All",
+        "Other_Rept_Positions_Spread_All",
+        "Tot_Rept_Positions_Long_All",
+        "Tot_Rept_Positions_Short_All",
+        "NonRept_Positions_Long_All",
+        "NonRept_Positions_Short_All",
+        "Change_in_Open_Interest_All",
+        "Change_in_Dealer_Long_All",
+        "Change_in_Dealer_Short_All",
+        "Change_in_Dealer_Spread_All",
+        "Change_in_Asset_Mgr_Long_All",
+        "Change_in_Asset_Mgr_Short_All",
+        "Change_in_Asset_Mgr_Spread_All",
+        "Change_in_Lev_Money_Long_All",
+        "Change_in_Lev_Money_Short_All",
+        "Change_in_Lev_Money_Spread_All",
+        "Change_in_Other_Rept_Long_All",
+        "Change_in_Other_Rept_Short_All",
+        "Change_in_Other_Rept_Spread_All",
+        "Change_in_Tot_Rept_Long_All",
+        "Change_in_Tot_Rept_Short_All",
+        "Change_in_NonRept_Long_All",
+        "Change_in_NonRept_Short_All",
+        "Pct_of_Open_Interest_All",
+        "Pct_of_OI_Dealer_Long_All",
+        "Pct_of_OI_Dealer_Short_All",
+        "Pct_of_OI_Dealer_Spread_All",
+        "Pct_of_OI_Asset_Mgr_Long_All",
+        "Pct_of_OI_Asset_Mgr_Short_All",
+        "Pct_of_OI_Asset_Mgr_Spread_All",
+        "Pct_of_OI_Lev_Money_Long_All",
+        "Pct_of_OI_Lev_Money_Short_All",
+        "Pct_of_OI_Lev_Money_Spread_All",
+        "Pct_of_OI_Other_Rept_Long_All",
+        "Pct_of_OI_Other_Rept_Short_All",
+        "Pct_of_OI_Other_Rept_Spread_All",
+        "Pct_of_OI_Tot_Rept_Long_All",
+        "Pct_of_OI_Tot_Rept_Short_All",
+        "Pct_of_OI_NonRept_Long_All",
+        "Pct_of_OI_NonRept_Short_All",
+        "Traders_Tot_All",
+        "Traders_Dealer_Long_All",
+        "Traders_Dealer_Short_All",
+        "Traders_Dealer_Spread_All",
+        "Traders_Asset_Mgr_Long_All",
+        "Traders_Asset_Mgr_Short_All",
+        "Traders_Asset_Mgr_Spread_All",
+        "Traders_Lev_Money_Long_All",
+        "Traders_Lev_Money_Short_All",
+        "Traders_Lev_Money_Spread_All",
+        "Traders_Other_Rept_Long_All",
+        "Traders_Other_Rept_Short_All",
+        "Traders_Other_Rept_Spread_All",
+        "Traders_Tot_Rept_Long_All",
+        "Traders_Tot_Rept_Short_All",
+        "Conc_Gross_LE_4_TDR_Long_All",
+        "Conc_Gross_LE_4_TDR_Short_All",
+        "Conc_Gross_LE_8_TDR_Long_All",
+        "Conc_Gross_LE_8_TDR_Short_All",
+        "Conc_Net_LE_4_TDR_Long_All",
+        "Conc_Net_LE_4_TDR_Short_All",
+        "Conc_Net_LE_8_TDR_Long_All",
+        "Conc_Net_LE_8_TDR_Short_All",
+        "Contract_Units",
+        "CFTC_Contract_Market_Code_Quotes",
+        "CFTC_Market_Code_Quotes",
+        "CFTC_Commodity_Code_Quotes",
+        "CFTC_SubGroup_Code",
+        "FutOnly_or_Combined",
+    ]
 )
 _KNOWN = {normalise_name(c) for c in TEXT_COLUMNS}
 
@@ -79,9 +167,17 @@ KEY: dict[str, tuple[str, ...]] = {
     "contract_code": ("cftc_contract_market_code",),
     "report_date": ("report_date_as_yyyy_mm_dd",),
 }
-REQUIRED = (*KEY, "open_interest_contracts", "dealer_long_contracts", "dealer_short_contracts",
-            "asset_mgr_long_contracts", "asset_mgr_short_contracts", "lev_funds_long_contracts",
-            "lev_funds_short_contracts", "market_name")
+REQUIRED = (
+    *KEY,
+    "open_interest_contracts",
+    "dealer_long_contracts",
+    "dealer_short_contracts",
+    "asset_mgr_long_contracts",
+    "asset_mgr_short_contracts",
+    "lev_funds_long_contracts",
+    "lev_funds_short_contracts",
+    "market_name",
+)
 OPTIONAL_ATTRS = ("cftc_subgroup_code", "contract_units", "futonly_or_combined")
 
 
@@ -97,9 +193,7 @@ def _resolve_columns(names: list[str]) -> dict[str, int | str]:
     if missing:
         sources = {**KEY, **POSITIONS, **ATTRIBUTES}
         named = "; ".join(f"{c} (source column {' or '.join(sources[c])})" for c in missing)
-        raise SchemaDriftError(
-            f"missing required columns: {named} (renamed or dropped by the publisher?)"
-        )
+        raise SchemaDriftError(f"missing required columns: {named} (renamed or dropped by the publisher?)")
     return out
 
 
@@ -147,8 +241,7 @@ def _records_to_frame(records: list[dict[str, Any]], colmap: dict[str, Any]) -> 
 def _last_line_whole(header: list[str], row: list[str]) -> bool:
     """For a text without a final line break: is its last line whole? A cut inside the last
     field keeps the field count, so check that the FutOnly_or_Combined flag reads in full."""
-    flags = [v for h, v in zip(header, row, strict=True)
-             if normalise_name(h) == "futonly_or_combined"]
+    flags = [v for h, v in zip(header, row, strict=True) if normalise_name(h) == "futonly_or_combined"]
     return bool(flags) and flags[0].strip().lower() in ("futonly", "combined")
 
 
@@ -227,15 +320,11 @@ def parse(payload: Payload) -> ParsedBatch:
             frame, warnings = _parse_text(decode_text(content), payload.origin)
     combined = frame.filter(pl.col("futonly_or_combined").str.to_lowercase().str.contains("comb"))
     if combined.height:
-        raise ValidationError(
-            "this is a futures-and-options combined report; cftc_tff takes futures only"
-        )
+        raise ValidationError("this is a futures-and-options combined report; cftc_tff takes futures only")
     cal = calendar_config()["cftc_tff"]
     releases = {d: cftc_available_at(d, cal) for d in frame["report_date"].unique().to_list()}
     frame = frame.with_columns(
-        pl.col("report_date")
-        .replace_strict(releases, return_dtype=pl.Datetime("us", "UTC"))
-        .alias("rule_available_at")
+        pl.col("report_date").replace_strict(releases, return_dtype=pl.Datetime("us", "UTC")).alias("rule_available_at")
     )
     return ParsedBatch(frame, warnings)
 
@@ -257,4 +346,3 @@ SPEC = DatasetSpec(
     source_url=API_URL,
     units={c: "contracts" for c in POSITIONS},
 )
-
