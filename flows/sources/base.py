@@ -8,6 +8,7 @@ columns and a ``rule_available_at`` column. Only ``flows.loader`` writes to the 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -35,7 +36,13 @@ class Payload:
 
     @cached_property
     def sha256(self) -> str:
-        return hashlib.sha256(self.content).hexdigest()
+        """Identity of the payload: the content's sha256, or, when hints say what the content
+        cannot (e.g. which trading day a Cboe JSON describes), the sha256 of content + hints, so
+        identical bytes served for two different days are two payloads, not a duplicate."""
+        if not self.hints:
+            return hashlib.sha256(self.content).hexdigest()
+        tag = json.dumps(self.hints, sort_keys=True).encode()
+        return hashlib.sha256(self.content + b"\n#flowscope-hints:" + tag).hexdigest()
 
     @property
     def name(self) -> str:

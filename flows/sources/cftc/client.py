@@ -102,6 +102,7 @@ def fetch(
     except (FetchError, PayloadError) as exc:
         if rejected is not None and getattr(exc, "payload", None) is not None:
             rejected.append(exc.payload)  # type: ignore[attr-defined]
+        api_error = str(exc)
         notes.append(f"API failed ({exc}); falling back to the annual zip files")
     payloads = []
     for year in range(start.year, end.year + 1):
@@ -111,5 +112,7 @@ def fetch(
             if year == end.year and end.month == 1:
                 notes.append(f"no {year} zip yet ({exc})")
                 continue
-            raise
+            if rejected is not None and getattr(exc, "payload", None) is not None:
+                rejected.append(exc.payload)  # type: ignore[attr-defined]
+            raise type(exc)(f"{api_error}; the annual-zip fallback failed too: {exc}") from exc
     return payloads, notes
