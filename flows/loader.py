@@ -241,6 +241,7 @@ def ingest(
         crashpoint("raw saved")
     todo, results = [], []
     for p in payloads:
+        crashpoint("checking for duplicates")
         if already_loaded(con, spec.name, p.sha256) or p.sha256 in {t.sha256 for t in todo}:
             results.append(LoadResult(spec.name, p.origin, p.sha256, "duplicate", raw_path=raw_paths[p.sha256]))
         else:
@@ -293,6 +294,7 @@ def ingest(
                 results.append(res)
             for p, report in reports:
                 _log_validation(con, load_id, p.origin, report)
+                crashpoint("validation logged")
             con.execute(
                 f"insert or replace into meta.ingest_state"
                 f" select ?, max({spec.date_column}), ?, now() from {spec.table}",

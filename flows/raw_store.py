@@ -40,8 +40,11 @@ def save_raw(raw_dir: Path, payload: Payload) -> Path:
     """Keep the payload (idempotent). Returns the path of the stored, gzipped bytes."""
     path = payload_path(raw_dir, payload.dataset, payload.sha256)
     meta_path = path.with_suffix(".json")
+    from flows.loader import crashpoint
+
     if not path.exists():
         _atomic_write(path, gzip.compress(payload.content, compresslevel=6, mtime=0))
+        crashpoint("raw bytes written")
     if not meta_path.exists():
         meta = {
             "dataset": payload.dataset,
