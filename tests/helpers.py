@@ -75,16 +75,28 @@ def socrata_rows(dates: tuple[str, ...] = ("2026-07-28", "2026-08-04"), code: st
     Values are those of the 2026-08-04 NASDAQ MINI line of the CFTC file (consistent positions)."""
     base = {
         "market_and_exchange_names": "NASDAQ MINI - CHICAGO MERCANTILE EXCHANGE",
-        "cftc_contract_market_code": code, "cftc_market_code": "CME", "cftc_region_code": "00",
-        "cftc_commodity_code": "209", "open_interest_all": "303624", "dealer_positions_long_all": "71439",
-        "dealer_positions_short_all": "62690", "dealer_positions_spread_all": "5740",
-        "asset_mgr_positions_long": "99819", "asset_mgr_positions_short": "35460",
-        "asset_mgr_positions_spread": "5041", "lev_money_positions_long": "57097",
-        "lev_money_positions_short": "135430", "lev_money_positions_spread": "10951",
-        "other_rept_positions_long": "13715", "other_rept_positions_short": "7687",
-        "other_rept_positions_spread": "57", "tot_rept_positions_long_all": "263859",
-        "tot_rept_positions_short": "263056", "nonrept_positions_long_all": "39765",
-        "nonrept_positions_short_all": "40568", "futonly_or_combined": "FutOnly",
+        "cftc_contract_market_code": code,
+        "cftc_market_code": "CME",
+        "cftc_region_code": "00",
+        "cftc_commodity_code": "209",
+        "open_interest_all": "303624",
+        "dealer_positions_long_all": "71439",
+        "dealer_positions_short_all": "62690",
+        "dealer_positions_spread_all": "5740",
+        "asset_mgr_positions_long": "99819",
+        "asset_mgr_positions_short": "35460",
+        "asset_mgr_positions_spread": "5041",
+        "lev_money_positions_long": "57097",
+        "lev_money_positions_short": "135430",
+        "lev_money_positions_spread": "10951",
+        "other_rept_positions_long": "13715",
+        "other_rept_positions_short": "7687",
+        "other_rept_positions_spread": "57",
+        "tot_rept_positions_long_all": "263859",
+        "tot_rept_positions_short": "263056",
+        "nonrept_positions_long_all": "39765",
+        "nonrept_positions_short_all": "40568",
+        "futonly_or_combined": "FutOnly",
     }
     return [base | {"report_date_as_yyyy_mm_dd": f"{d}T00:00:00.000"} for d in dates]
 
@@ -92,15 +104,22 @@ def socrata_rows(dates: tuple[str, ...] = ("2026-07-28", "2026-08-04"), code: st
 def cboe_day_json(calls: int = 10000, puts: int = 9000) -> dict[str, object]:
     """A Cboe daily statistics JSON in the real shape (`ratios` + per-product sections)."""
     sections = {
-        "SUM OF ALL PRODUCTS": (calls, puts), "INDEX OPTIONS": (1000, 1200),
-        "EXCHANGE TRADED PRODUCTS": (3000, 4000), "EQUITY OPTIONS": (5000, 3000),
-        "CBOE VOLATILITY INDEX (VIX)": (700, 300), "SPX + SPXW": (900, 1100),
+        "SUM OF ALL PRODUCTS": (calls, puts),
+        "INDEX OPTIONS": (1000, 1200),
+        "EXCHANGE TRADED PRODUCTS": (3000, 4000),
+        "EQUITY OPTIONS": (5000, 3000),
+        "CBOE VOLATILITY INDEX (VIX)": (700, 300),
+        "SPX + SPXW": (900, 1100),
     }
     doc: dict[str, object] = {
-        k: [{"name": "VOLUME", "call": c, "put": p, "total": c + p},
-            {"name": "OPEN INTEREST", "call": c * 10, "put": p * 10, "total": (c + p) * 10}]
+        k: [
+            {"name": "VOLUME", "call": c, "put": p, "total": c + p},
+            {"name": "OPEN INTEREST", "call": c * 10, "put": p * 10, "total": (c + p) * 10},
+        ]
         for k, (c, p) in sections.items()
     }
-    doc["ratios"] = [{"name": "TOTAL PUT/CALL RATIO", "value": f"{puts / calls:.2f}"},
-                     {"name": "EQUITY PUT/CALL RATIO", "value": "0.60"}]
+    doc["ratios"] = [
+        {"name": "TOTAL PUT/CALL RATIO", "value": f"{puts / calls:.2f}"},
+        {"name": "EQUITY PUT/CALL RATIO", "value": "0.60"},
+    ]
     return doc

@@ -28,7 +28,11 @@ def run_load(wh: Path, files: list[Path], crash_at: int | None) -> subprocess.Co
         env["FLOWSCOPE_CRASH_AT"] = str(crash_at)
     return subprocess.run(
         [sys.executable, "-m", "tests.integration.crash_load", *map(str, files)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -54,8 +58,9 @@ def test_sigkill_at_every_step_leaves_before_or_after_and_rerun_completes(tmp_pa
     seed.write_bytes(tff_text([tff_line("209742", "2026-07-21", 286903)]))
     page1.write_bytes(tff_text([tff_line("209742", "2026-07-28", 294781), tff_line("13874A", "2026-07-28", 1984408)]))
     # page 2 revises 2026-07-21 (a new version) and adds a week
-    page2.write_bytes(tff_text([tff_line("209742", "2026-07-21", 286903, am_long=120),
-                                tff_line("209742", "2026-08-04", 303624)]))
+    page2.write_bytes(
+        tff_text([tff_line("209742", "2026-07-21", 286903, am_long=120), tff_line("209742", "2026-08-04", 303624)])
+    )
 
     template = tmp_path / "template"
     assert run_load(template, [seed], None).returncode == 0
