@@ -129,11 +129,16 @@ def daily(
     """
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
-    from flows.daily import daily as daily_flow
+    from flows.config import get_settings
+    from flows.warehouse import writer_lock
 
     names = [d.strip() for d in datasets.split(",")] if datasets else None
     try:
-        rows = daily_flow(as_of=date.fromisoformat(as_of) if as_of else None, datasets=names, offline=offline)
+        # Take the writer lock before Prefect starts: a second run stops here, at once, in one line.
+        with writer_lock(get_settings()):
+            from flows.daily import daily as daily_flow
+
+            rows = daily_flow(as_of=date.fromisoformat(as_of) if as_of else None, datasets=names, offline=offline)
     except FlowscopeError as exc:
         _fail(str(exc))
     _print_rows([{k: v for k, v in r.items() if k != "message"} for r in rows])
@@ -278,6 +283,39 @@ def validate(
         typer.echo(f"run {run_id}; report: {page}")
     if not all(r.success for _, r in results):
         raise typer.Exit(1)
+
+
+@app.command()
+def expectations(
+    write: Annotated[
+        bool, typer.Option(help="Rewrite expectations/*.json from flows/quality/rules (then review the diff).")
+    ] = False,
+) -> None:
+    """Check (default) or rewrite the expectation suites kept as JSON in expectations/.
+
+    The suites that run are the JSON files; they are generated from flows/quality/rules/*.py so
+    that a change to a suite is a reviewed diff, never a side effect of a run. Without --write,
+    exits 1 if a JSON file differs from its declaration. Reads/writes: expectations/. Time: instant.
+    """
+    import json as _json
+
+    from flows.quality.suites import build_suites, suite_json, suite_path, write_suites
+
+    if write:
+        for p in write_suites():
+            typer.echo(f"wrote {p}")
+        return
+    stale = []
+    for name, exps in build_suites().items():
+        path = suite_path(name)
+        if not path.exists() or _json.loads(path.read_text()) != suite_json(name, exps):
+            stale.append(str(path))
+    if stale:
+        _fail(
+            "suites differ from flows/quality/rules (run `flowscope expectations --write` and review): "
+            + ", ".join(stale)
+        )
+    typer.echo("expectations/ matches flows/quality/rules")
 
 
 @app.command()

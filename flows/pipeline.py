@@ -7,16 +7,16 @@ store when offline), then load everything fetched in one transaction.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
 
-from flows.calendar import trading_days
-from flows.config import Settings, get_settings, universe
+from flows.config import Settings, get_settings
 from flows.errors import FlowscopeError
 from flows.http import Fetcher, make_client
 from flows.loader import ingest
@@ -24,6 +24,7 @@ from flows.quarantine import quarantined
 from flows.raw_store import iter_raw, read_raw
 from flows.sources import get_spec
 from flows.sources.base import DatasetSpec, LoadResult, Payload
+from flows.sources.live import LiveContext
 from flows.warehouse import connect_write, writer_lock
 
 log = logging.getLogger(__name__)
@@ -100,28 +101,12 @@ def _latest(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, where: str = "tru
 def _live_payloads(
     spec: DatasetSpec, con: duckdb.DuckDBPyConnection, as_of: date, settings: Settings, rejected: list[Payload]
 ) -> tuple[list[Payload], list[str]]:
-    """Fetch what is new for a dataset (and a trailing window for revisions)."""
-    if spec.name == "cftc_tff":
-        from flows.sources.cftc import client as cftc
-
-        codes = [c for k in universe(settings)["cot_contracts"].values() for n, c in k.items() if n != "label"]
-        last = _latest(con, spec)
-        start = last - timedelta(weeks=12) if last else date(2006, 1, 1)
-        with make_client(settings) as http:
-            fetcher = Fetcher(http, dataset=spec.name)
-            return cftc.fetch(fetcher, codes, start, as_of, settings.cftc_app_token, rejected=rejected)
-    if spec.name == "cboe_putcall":
-        from flows.sources.cboe import client as cboe
-
-        last = _latest(con, spec, "series_source = 'cboe_daily_json'")
-        start = last + timedelta(days=1) if last else as_of - timedelta(days=14)
-        days = list(trading_days(start, as_of))[-30:]
-        with make_client(settings, headers={"Accept": "application/json"}) as http:
-            fetcher = Fetcher(http, dataset=spec.name, min_interval_s=1.0)
-            payloads, missing = cboe.fetch_days(fetcher, days)
-        notes = [f"not published yet: {', '.join(map(str, missing))}"] if missing else []
-        return payloads, notes
-    raise FlowscopeError(f"{spec.name}: no live client")
+    """Run the dataset's live client (``spec.live``, "module:function")."""
+    if not spec.live:
+        raise FlowscopeError(f"{spec.name}: no live client; import files with `flowscope import {spec.name}`")
+    module, func = spec.live.split(":")
+    ctx = LiveContext(spec, con, as_of, settings, make_client, Fetcher, rejected)
+    return getattr(importlib.import_module(module), func)(ctx)
 
 
 def refuse(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, rejected: list[Payload], settings: Settings) -> str:

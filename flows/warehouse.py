@@ -26,6 +26,7 @@ from flows.errors import WarehouseBusyError
 
 SQL_DIR = REPO_ROOT / "sql"
 _LOCK_HINT = re.compile(r"PID (\d+)")
+_held: dict[str, int] = {}
 
 
 def _configure(con: duckdb.DuckDBPyConnection) -> None:
@@ -73,6 +74,14 @@ def writer_lock(settings: Settings | None = None, wait_s: float = 0.0) -> Iterat
     ``wait_s`` bounds how long to wait for another writer to finish (0 = fail at once).
     """
     settings = settings or get_settings()
+    key = str(settings.lock_path)
+    if _held.get(key):  # re-entrant within this process (the CLI holds it around the flow)
+        _held[key] += 1
+        try:
+            yield
+        finally:
+            _held[key] -= 1
+        return
     settings.lock_path.parent.mkdir(parents=True, exist_ok=True)
     fh = open(settings.lock_path, "a+")  # noqa: SIM115 - held for the context's lifetime
     deadline = time.monotonic() + wait_s
@@ -94,7 +103,11 @@ def writer_lock(settings: Settings | None = None, wait_s: float = 0.0) -> Iterat
         fh.truncate()
         fh.write(str(os.getpid()))
         fh.flush()
-        yield
+        _held[key] = 1
+        try:
+            yield
+        finally:
+            _held[key] = 0
     finally:
         with contextlib.suppress(OSError):
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)

@@ -123,3 +123,21 @@ def cboe_day_json(calls: int = 10000, puts: int = 9000) -> dict[str, object]:
         {"name": "EQUITY PUT/CALL RATIO", "value": "0.60"},
     ]
     return doc
+
+
+def hold_writer_lock(warehouse_path: str):  # type: ignore[no-untyped-def]
+    """Start another process that holds the warehouse writer lock; returns the Popen (kill it)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys, time\n"
+        "os.environ['FLOWSCOPE_WAREHOUSE'] = sys.argv[1]\n"
+        "from flows.warehouse import writer_lock\n"
+        "with writer_lock():\n"
+        "    print('held', flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code, warehouse_path], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    return proc

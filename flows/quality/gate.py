@@ -19,7 +19,7 @@ from typing import Any
 
 import polars as pl
 
-from flows.quality.suites import EXPECTATIONS_DIR, PREPARE, suite_path
+from flows.quality.suites import EXPECTATIONS_DIR, prepare, suite_path
 
 log = logging.getLogger(__name__)
 
@@ -158,8 +158,7 @@ def validate_frame(
     suite: str, frame: pl.DataFrame, *, load_date: date | None = None, fresh_since: date | None = None
 ) -> SuiteReport:
     """Validate ``frame`` against suite ``suite``; ``prepare`` adds the suite's derived columns."""
-    if suite in PREPARE:
-        frame = PREPARE[suite](frame)
+    frame = prepare(suite, frame)
     gx_suite = _cached_suite(suite, suite_path(suite).stat().st_mtime)
     _, batch_def = _context()
     params = {

@@ -1,13 +1,21 @@
-"""Dataset registry: one module per dataset, each exposing ``SPEC`` (see ``flows.sources.base``)."""
+"""Dataset registry: one module per dataset, each exposing ``SPEC`` (see ``flows.sources.base``).
+
+Adding a dataset = one line in ``MODULES`` (order = the order of the daily run and of status).
+"""
 
 from __future__ import annotations
 
+import importlib
+
 from flows.errors import FlowscopeError
 from flows.sources.base import DatasetSpec
-from flows.sources.cboe import put_call
-from flows.sources.cftc import tff
 
-DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in (tff.SPEC, put_call.SPEC)}
+MODULES: tuple[str, ...] = (
+    "flows.sources.cftc.tff",
+    "flows.sources.cboe.put_call",
+)
+
+DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in (importlib.import_module(m).SPEC for m in MODULES)}
 
 
 def get_spec(name: str) -> DatasetSpec:

@@ -87,6 +87,7 @@ class DatasetSpec:
     description: str
     source_url: str
     units: dict[str, str] = field(default_factory=dict)
+    live: str = ""  # "module:function" of the live client (see flows.sources.live)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -167,3 +167,24 @@ def test_summary_is_published_as_a_table_artifact(prefect_harness, warehouse, mo
     assert arts and arts[-1].type == "table"
     data = arts[-1].data if isinstance(arts[-1].data, list) else json.loads(arts[-1].data)
     assert any(r["dataset"] == "cftc_tff" for r in data)
+
+
+def test_a_second_daily_while_one_runs_exits_at_once_with_the_pid(prefect_harness, warehouse):  # type: ignore[no-untyped-def]
+    import time
+
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+    from tests.helpers import hold_writer_lock
+
+    first = hold_writer_lock(str(warehouse.warehouse_path))  # "the first daily" holds the warehouse
+    try:
+        t0 = time.monotonic()
+        res = CliRunner().invoke(app, ["daily", "--offline", "--as-of", "2026-08-07"])
+        took = time.monotonic() - t0
+    finally:
+        first.kill()
+        first.wait()
+    assert res.exit_code == 1
+    assert f"already running (pid {first.pid})" in res.stderr
+    assert "Traceback" not in res.stderr and took < 30

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from flows.cli import app
 from flows.errors import WarehouseBusyError
 from flows.warehouse import connect_read, writer_lock
-from tests.helpers import tff_line, tff_text
+from tests.helpers import hold_writer_lock, tff_line, tff_text
 
 runner = CliRunner()
 
@@ -98,11 +98,17 @@ def test_status_lists_both_datasets_with_freshness(warehouse, files):  # type: i
 
 
 def test_second_writer_fails_at_once_with_the_pid(warehouse):  # type: ignore[no-untyped-def]
-    with writer_lock(warehouse):
+    holder = hold_writer_lock(str(warehouse.warehouse_path))
+    try:
         t0 = time.monotonic()
-        with pytest.raises(WarehouseBusyError, match=r"already running \(pid \d+\)"), writer_lock(warehouse):
+        with pytest.raises(WarehouseBusyError, match=rf"already running \(pid {holder.pid}\)"), writer_lock(warehouse):
             pass
         assert time.monotonic() - t0 < 2
+    finally:
+        holder.kill()
+        holder.wait()
+    with writer_lock(warehouse):  # free again once the other process is gone
+        pass
 
 
 def test_sql_during_a_load_asks_to_retry_without_traceback(warehouse, files):  # type: ignore[no-untyped-def]

@@ -125,3 +125,16 @@ def test_importing_again_changes_nothing(loaded):  # type: ignore[no-untyped-def
     )
     assert {r.outcome for r in again} == {"duplicate"}
     assert digest() == before
+
+
+def test_validate_passes_on_the_real_data(loaded):  # type: ignore[no-untyped-def]
+    import json
+
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    res = CliRunner().invoke(app, ["validate", "--as-of", "2026-08-21", "-f", "json"])
+    assert res.exit_code == 0, res.stdout
+    rows = json.loads(res.stdout)
+    assert len(rows) == 6 and all(r["result"] == "PASS" for r in rows)

@@ -10,12 +10,14 @@ Weekends and NYSE holidays are never requested.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
+from flows.calendar import trading_days
 from flows.errors import FetchError
 from flows.http import Fetcher
 from flows.sources.base import Payload
 from flows.sources.cboe.put_call import DAILY_JSON_URL
+from flows.sources.live import LiveContext
 
 NOT_PUBLISHED = (403, 404)
 
@@ -44,3 +46,15 @@ def fetch_days(fetcher: Fetcher, days: Iterable[date], missing_limit: int = 5) -
             )
         )
     return payloads, missing
+
+
+def live(ctx: LiveContext) -> tuple[list[Payload], list[str]]:
+    """Daily run: trading days after the newest stored JSON day (the last 14 days on an empty
+    warehouse), at most 30 a run, oldest first; catch-up continues on the next run."""
+    last = ctx.latest("series_source = 'cboe_daily_json'")
+    start = last + timedelta(days=1) if last else ctx.as_of - timedelta(days=14)
+    days = list(trading_days(start, ctx.as_of))[:30]
+    with ctx.make_client(ctx.settings, headers={"Accept": "application/json"}) as http:
+        payloads, missing = fetch_days(ctx.fetcher(http, min_interval_s=1.0), days)
+    notes = [f"not published yet: {', '.join(map(str, missing))}"] if missing else []
+    return payloads, notes

@@ -373,4 +373,5 @@ SPEC = DatasetSpec(
     description="Cboe put/call ratios and volumes (daily; total, equity, index, etp, vix, spx)",
     source_url=DAILY_JSON_URL,
     units={"put_call_ratio": "ratio", "call_volume_contracts": "contracts", "put_volume_contracts": "contracts"},
+    live="flows.sources.cboe.client:live",
 )

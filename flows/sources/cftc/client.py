@@ -13,12 +13,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from flows.errors import FetchError, PayloadError
 from flows.http import Fetcher
 from flows.sources.base import Payload
 from flows.sources.cftc.tff import API_URL
+from flows.sources.live import LiveContext
 
 ZIP_URL = "https://www.cftc.gov/files/dea/history/fut_fin_txt_{year}.zip"
 PAGE_SIZE = 50_000
@@ -116,3 +117,15 @@ def fetch(
                 rejected.append(exc.payload)  # type: ignore[attr-defined]
             raise type(exc)(f"{api_error}; the annual-zip fallback failed too: {exc}") from exc
     return payloads, notes
+
+
+def live(ctx: LiveContext) -> tuple[list[Payload], list[str]]:
+    """Daily run: the universe's contract codes since 12 weeks before the newest stored week
+    (re-pulled for revisions; 2006-01-01 on an empty warehouse)."""
+    from flows.config import universe
+
+    codes = [c for k in universe(ctx.settings)["cot_contracts"].values() for n, c in k.items() if n != "label"]
+    last = ctx.latest()
+    start = last - timedelta(weeks=12) if last else date(2006, 1, 1)
+    with ctx.make_client(ctx.settings) as http:
+        return fetch(ctx.fetcher(http), codes, start, ctx.as_of, ctx.settings.cftc_app_token, rejected=ctx.rejected)

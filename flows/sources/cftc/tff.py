@@ -345,4 +345,5 @@ SPEC = DatasetSpec(
     description="CFTC Traders in Financial Futures, futures only (weekly, Tuesday positions)",
     source_url=API_URL,
     units={c: "contracts" for c in POSITIONS},
+    live="flows.sources.cftc.client:live",
 )

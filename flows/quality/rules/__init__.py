@@ -1,0 +1,1 @@
+"""Per-dataset expectation rules: ``flows.quality.rules.<dataset>`` (see ``flows.quality.suites``)."""
