@@ -332,7 +332,7 @@ def lo_modified_rs(x: ArrayLike, q: int | None = None) -> float:
     if q is None:
         rho = float(np.sum(e[1:] * e[:-1]) / np.sum(e * e))
         rho = min(abs(rho), 0.99)
-        q = int(math.floor((1.5 * n) ** (1 / 3) * (2 * rho / (1 - rho * rho)) ** (2 / 3))) if rho > 0 else 0
+        q = math.floor((1.5 * n) ** (1 / 3) * (2 * rho / (1 - rho * rho)) ** (2 / 3)) if rho > 0 else 0
     var = float(np.mean(e * e))
     for j in range(1, q + 1):
         var += 2 * (1 - j / (q + 1)) * float(np.sum(e[j:] * e[:-j]) / n)

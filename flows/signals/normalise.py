@@ -102,7 +102,7 @@ def minmax(x: ArrayLike, window: int, min_periods: int | None = None) -> np.ndar
 def warmup_mask(x: ArrayLike, window: int) -> np.ndarray:
     """True where fewer than ``window`` trailing observations back the value (expanding window)."""
     a = np.asarray(x, dtype=float)
-    return _windows(np.isfinite(a).astype(float), window).sum(axis=1) < window
+    return np.nansum(_windows(np.isfinite(a).astype(float), window), axis=1) < window
 
 
 def composite(components: list[np.ndarray], min_present: int = 2) -> np.ndarray:
