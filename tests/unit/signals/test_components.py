@@ -1,0 +1,86 @@
+"""Components on hand-made driver rows: values, signs, z-scores by hand, staleness, point in time."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+
+from flows.signals import components as c
+from flows.signals.normalise import zscore
+
+
+def cot_rows(nets: list[float], start: date = date(2024, 1, 2)) -> pl.DataFrame:
+    rows = []
+    for i, n in enumerate(nets):
+        kd = start + timedelta(weeks=i)
+        released = datetime.combine(kd + timedelta(days=3), datetime.min.time(), UTC) + timedelta(hours=19, minutes=30)
+        rows.append((kd, released, int(n * 1000), 0, 1000))
+    return pl.DataFrame(rows, schema=["report_date", "available_at", "asset_mgr_net_contracts",
+                                      "lev_funds_net_contracts", "open_interest_contracts"], orient="row")  # fmt: skip
+
+
+def test_futures_positioning_is_the_trailing_z_of_net_fraction_of_oi() -> None:
+    nets = [0.1, 0.2, 0.1, 0.3, 0.2, 0.6]
+    day = date(2024, 2, 9)  # Friday after the 6th report (Tuesday 2024-02-06, out 15:30 ET Friday)
+    out = c.futures_positioning(cot_rows(nets), [day], window=4, min_periods=3)
+    row = out.row(0, named=True)
+    expected = zscore(np.array(nets), 4, 3)[-1]  # (0.6 - mean(.2,.1,.3,.2)) / sd = 2.5980...
+    assert row["value"] == pytest.approx(0.6) and row["z"] == pytest.approx(expected)
+    assert row["age_days"] == 3 and row["warmup"] is False
+
+
+def test_futures_positioning_before_release_uses_the_previous_week() -> None:
+    out = c.futures_positioning(cot_rows([0.1, 0.2, 0.1, 0.3, 0.2, 0.6]), [date(2024, 2, 8)], window=4, min_periods=3)
+    assert out["value"][0] == pytest.approx(0.2)  # the 2024-02-06 week is not public on Thursday
+
+
+def test_options_crowding_is_minus_z_of_log_five_day_average() -> None:
+    days = [date(2024, 1, 1) + timedelta(days=i) for i in range(12)]
+    pcr = [0.6, 0.7, 0.65, 0.8, 0.7, 0.9, 0.6, 0.5, 0.55, 0.6, 0.62, 1.2]
+    pc = pl.DataFrame({
+        "trade_date": days, "put_call_ratio": pcr,
+        "available_at": [datetime.combine(d, datetime.min.time(), UTC) + timedelta(hours=22) for d in days],
+    })  # fmt: skip
+    out = c.options_crowding(pc, [days[-1] + timedelta(days=1)], window=5, min_periods=3, avg_days=5)
+    ln5 = np.log(np.convolve(pcr, np.ones(5) / 5, mode="valid"))
+    assert out["value"][0] == pytest.approx(ln5[-1])
+    assert out["z"][0] == pytest.approx(-zscore(ln5, 5, 3)[-1])
+    assert out["z"][0] < 0  # a put-heavy spike is de-risking, not crowding
+
+
+def test_short_covering_sign_and_staleness() -> None:
+    settle = [date(2024, 1, 12), date(2024, 1, 31), date(2024, 2, 15), date(2024, 2, 29)]
+    si = pl.DataFrame({
+        "settlement_date": settle, "days_to_cover": [3.0, 2.5, 2.2, 4.0],
+        "available_at": [datetime.combine(d + timedelta(days=10), datetime.min.time(), UTC) for d in settle],
+    })  # fmt: skip
+    out = c.short_covering(si, [date(2024, 3, 12), date(2024, 6, 1)], window=3, min_periods=2, max_age=45)
+    first = out.row(0, named=True)
+    assert first["value"] == pytest.approx(-1.8)  # DTC rose by 1.8: shorts added, negative pressure
+    assert first["z"] < 0 and first["warmup"] is True
+    assert out["z"][1] is None and out["value"][1] is None  # three months later the reading is stale
+
+
+def test_price_momentum_uses_only_prices_through_the_close() -> None:
+    rng = np.random.default_rng(3)
+    n = 400
+    dts = [date(2023, 1, 2) + timedelta(days=i) for i in range(n)]
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
+    px = pl.DataFrame(
+        {
+            "date": dts,
+            "close": close,
+            "available_at": [datetime.combine(d, datetime.min.time(), UTC) + timedelta(hours=20) for d in dts],
+        }
+    )
+    day = dts[300]
+    base = c.price_momentum(px, [day], trend_days=20, window=100, min_periods=50)
+    shocked = px.with_columns(
+        pl.when(pl.col("date") > day).then(pl.col("close") * 2).otherwise(pl.col("close")).alias("close")
+    )
+    assert c.price_momentum(shocked, [day], trend_days=20, window=100, min_periods=50).equals(base)
+    assert not math.isnan(base["z"][0])
