@@ -112,3 +112,49 @@ def price_momentum(prices: pl.DataFrame, days: Sequence[date], trend_days: int =
         return measures.trend_stat(np.concatenate(([np.nan], np.diff(np.log(vals)))), trend_days)
 
     return component(prices, "date", pl.col("close"), days, ts, window, min_periods, max_age)
+
+
+def sue(eps: np.ndarray, lookback: int = 8) -> np.ndarray:
+    """SUE_q = (EPS_q − EPS_{q−4}) / sd of that difference over the prior ``lookback`` quarters."""
+    diff = np.full(eps.size, np.nan)
+    diff[4:] = eps[4:] - eps[:-4]
+    out = np.full(eps.size, np.nan)
+    for i in range(eps.size):
+        prior = diff[max(0, i - lookback) : i]
+        prior = prior[np.isfinite(prior)]
+        if prior.size >= 4 and np.isfinite(diff[i]):
+            sd = prior.std(ddof=1)
+            out[i] = diff[i] / sd if sd > 0 else np.nan
+    return out
+
+
+def revenue_acceleration(revenue: np.ndarray) -> np.ndarray:
+    """Change in YoY log revenue growth: g_q − g_{q−1}, g_q = ln(Rev_q / Rev_{q−4})."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lr = np.log(np.where(revenue > 0, revenue, np.nan))
+    g = np.full(revenue.size, np.nan)
+    g[4:] = lr[4:] - lr[:-4]
+    return np.concatenate(([np.nan], np.diff(g)))
+
+
+def fundamental_momentum(quarters: pl.DataFrame, days: Sequence[date], window: int = 12, min_periods: int = 8,
+                         max_age: int = 200) -> pl.DataFrame:  # fmt: skip
+    """Z(FM) from filings (METHODS §4.4 score 2, filings-only variant): the mean of Z_12q(SUE_q) and
+    Z_12q(YoY revenue-growth acceleration), each on the quarterly grid as first filed.
+
+    ``quarters``: fiscal_period_end, available_at, eps_diluted_usd, revenue_usd (one symbol, quarters
+    only). Deviation from METHODS, written down: no NTM consensus EPS is available from public data,
+    so FM uses reported quarters (labelled TTM/filings); it lags an analyst-based FM by a quarter."""
+    q = quarters.sort("fiscal_period_end")
+    z_sue = component(q, "fiscal_period_end", pl.col("eps_diluted_usd"), days, sue, window, min_periods, max_age)
+    z_acc = component(q, "fiscal_period_end", pl.col("revenue_usd"), days, revenue_acceleration, window,
+                      min_periods, max_age)  # fmt: skip
+    both = z_sue.join(z_acc, on="date", suffix="_acc")
+    zs = pl.concat_list(pl.col("z"), pl.col("z_acc")).list.drop_nulls()
+    return both.select(
+        "date",
+        pl.col("value").alias("value"),  # SUE of the latest quarter
+        pl.when(zs.list.len() > 0).then(zs.list.mean()).otherwise(None).alias("z"),
+        "age_days",
+        (pl.col("warmup") | pl.col("warmup_acc")).alias("warmup"),
+    ).cast(DAILY_SCHEMA)

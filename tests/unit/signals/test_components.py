@@ -84,3 +84,34 @@ def test_price_momentum_uses_only_prices_through_the_close() -> None:
     )
     assert c.price_momentum(shocked, [day], trend_days=20, window=100, min_periods=50).equals(base)
     assert not math.isnan(base["z"][0])
+
+
+def test_sue_by_hand() -> None:
+    eps = np.array([1.0, 1.1, 1.2, 1.3, 1.1, 1.3, 1.2, 1.6, 1.5])
+    s = c.sue(eps)
+    diffs = eps[4:] - eps[:-4]  # 0.1, 0.2, 0.0, 0.3, 0.4
+    assert math.isnan(s[7])  # only three prior differences
+    assert s[8] == pytest.approx(0.4 / np.std(diffs[:4], ddof=1))
+
+
+def test_revenue_acceleration_by_hand() -> None:
+    rev = np.array([100, 100, 100, 100, 110, 121, 100, 100], dtype=float)
+    acc = c.revenue_acceleration(rev)
+    assert acc[5] == pytest.approx(math.log(1.21) - math.log(1.10))
+    assert acc[6] == pytest.approx(0.0 - math.log(1.21))
+
+
+def test_fundamental_momentum_waits_for_the_filing() -> None:
+    ends = [date(2021, 1, 31) + timedelta(days=91 * i) for i in range(16)]
+    rng = np.random.default_rng(9)
+    q = pl.DataFrame({
+        "fiscal_period_end": ends,
+        "eps_diluted_usd": np.cumsum(rng.normal(0.1, 0.2, 16)) + 2,
+        "revenue_usd": 1e9 * np.exp(np.cumsum(rng.normal(0.03, 0.05, 16))),
+        "available_at": [datetime.combine(e + timedelta(days=30), datetime.min.time(), UTC) for e in ends],
+    })  # fmt: skip
+    last_end = ends[-1]
+    before = c.fundamental_momentum(q, [last_end + timedelta(days=29)], window=6, min_periods=4)
+    after = c.fundamental_momentum(q, [last_end + timedelta(days=31)], window=6, min_periods=4)
+    assert before["age_days"][0] > 90 and after["age_days"][0] == 31
+    assert before["z"][0] != after["z"][0]
