@@ -158,3 +158,127 @@ def fundamental_momentum(quarters: pl.DataFrame, days: Sequence[date], window: i
         "age_days",
         (pl.col("warmup") | pl.col("warmup_acc")).alias("warmup"),
     ).cast(DAILY_SCHEMA)
+
+
+def trading_index(dates: np.ndarray) -> np.ndarray:
+    """Position of each date on the NYSE trading calendar (consecutive trading days differ by 1)."""
+    from flows.calendar import trading_days
+
+    ds = dates.astype("datetime64[D]")
+    lo, hi = ds.min().astype(object), ds.max().astype(object)
+    cal = np.array(list(trading_days(lo, hi)), dtype="datetime64[D]")
+    idx = np.searchsorted(cal, ds)
+    return idx.astype(float)
+
+
+def rolling_trading_sum(vals: np.ndarray, dates: np.ndarray, days: int = 20, min_days: int = 15) -> np.ndarray:
+    """Sum of the values dated within the last ``days`` trading days (inclusive of each row's own
+    day), NaN unless at least ``min_days`` of them are present: missing days are never zeros."""
+    if vals.size == 0:
+        return vals
+    ti = trading_index(dates)
+    ok = np.isfinite(vals)
+    csum = np.concatenate(([0.0], np.cumsum(np.where(ok, vals, 0.0))))
+    ccnt = np.concatenate(([0], np.cumsum(ok)))
+    start = np.searchsorted(ti, ti - days + 1, side="left")
+    end = np.arange(1, vals.size + 1)
+    total, count = csum[end] - csum[start], ccnt[end] - ccnt[start]
+    return np.where(count >= min_days, total, np.nan)
+
+
+def rolling_on_days(frame: pl.DataFrame, key: str, value: pl.Expr, days: Sequence[date], n: int = 20,
+                    min_days: int = 15, max_age: int = 10) -> pl.DataFrame:  # fmt: skip
+    """The trailing n-trading-day sum of a daily driver as known at each decision day
+    (date, key_date, value=sum, age_days)."""
+    cols = [pl.col(key).alias("key_date"), value.cast(pl.Float64).alias("value"), pl.col("available_at")]
+    rows = frame.select([*cols, *(["version"] if "version" in frame.columns else [])])
+
+    def stat(vals: np.ndarray, dates: np.ndarray) -> np.ndarray:
+        return rolling_trading_sum(vals, dates, n, min_days)
+
+    ev = on_events(rows, stat, last_of(stat))
+    return to_daily(ev, days, max_age_days=max_age).select(
+        "date", "key_date", pl.col("stat").alias("value"), "age_days"
+    )
+
+
+def etf_flow_pressure(
+    flows: pl.DataFrame,
+    weights: pl.DataFrame,
+    prices: pl.DataFrame,
+    symbol: str,
+    days: Sequence[date],
+    is_etf: bool,
+    n: int = 20,
+    min_days: int = 15,
+    window: int = 252,
+    min_periods: int = 126,
+    max_age: int = 10,
+) -> pl.DataFrame:
+    """EFP (METHODS §4.4a, Lou-style FIT for ETFs with PSF = 1), as known at each decision day.
+
+    Stock i: Σ_k w_{k,i} · Σ_{20d} F_k / Σ_{20d} DV_i, w the latest holdings weight public by the
+    decision (held constant between snapshots), F the ETF's dollar flow, DV = close × volume.
+    ETF k itself: Σ_{20d} F_k / AUM_k, AUM = shares outstanding × NAV at the start of the window.
+    Inputs: ``flows`` (date, symbol, flow_usd, shares_outstanding, nav_usd, available_at),
+    ``weights`` (as_of_date, etf, symbol, weight_frac, available_at), ``prices`` (date, symbol,
+    close, volume, available_at). ``value`` is a fraction of dollar volume (stock) or AUM (ETF);
+    z = Z_252 of the daily EFP series; age_days = the oldest input's age (flows or holdings weights,
+    which are held constant between snapshots: their age is part of the reading)."""
+    grid = pl.DataFrame({"date": list(days)}, schema={"date": pl.Date})
+    if is_etf:
+        # Σ_20d of each day's flow over the previous day's assets (flow_frac_aum): equals
+        # Σ F / AUM_{t−20} up to the drift of assets inside the window (documented approximation).
+        own = flows.filter(pl.col("symbol") == symbol)
+        f20 = rolling_on_days(own, "date", pl.col("flow_frac_aum"), days, n, min_days, max_age)
+        out = grid.join(f20, on="date", how="left").rename({"value": "efp"})
+    else:
+        held = weights.filter(pl.col("symbol") == symbol)
+        etfs = sorted(set(held["etf"].to_list()))
+        dv_rows = prices.filter(pl.col("symbol") == symbol).with_columns(
+            (pl.col("close") * pl.col("volume")).alias("dv")
+        )
+        dv20 = rolling_on_days(dv_rows, "date", pl.col("dv"), days, n, min_days, max_age).rename(
+            {"value": "dv20", "age_days": "age_dv", "key_date": "kd_dv"})  # fmt: skip
+        out = grid.join(dv20, on="date", how="left").with_columns(pl.lit(0.0).alias("num"), pl.lit(0).alias("n_etf"),
+                                                                   pl.lit(0).alias("age_days"))  # fmt: skip
+        for k in etfs:
+            w = held.filter(pl.col("etf") == k).select(
+                pl.col("available_at").alias("event_at"), pl.col("as_of_date").alias("key_date"),
+                pl.col("weight_frac").alias("value"), pl.col("weight_frac").alias("stat"))  # fmt: skip
+            wd = to_daily(w.sort("event_at"), days).select(
+                "date", pl.col("stat").alias("w"), pl.col("age_days").alias("age_w")
+            )
+            fk = rolling_on_days(
+                flows.filter(pl.col("symbol") == k), "date", pl.col("flow_usd"), days, n, min_days, max_age
+            )
+            fk = fk.select("date", pl.col("value").alias("f20"), pl.col("age_days").alias("age_f"))
+            out = out.join(wd, on="date", how="left").join(fk, on="date", how="left")
+            has = pl.col("w").is_not_null() & pl.col("f20").is_not_null()
+            out = out.with_columns(
+                pl.when(has).then(pl.col("num") + pl.col("w") * pl.col("f20")).otherwise(pl.col("num")).alias("num"),
+                pl.when(has).then(pl.col("n_etf") + 1).otherwise(pl.col("n_etf")).alias("n_etf"),
+                pl.when(has)
+                .then(pl.max_horizontal("age_days", "age_f", "age_w"))
+                .otherwise(pl.col("age_days"))
+                .alias("age_days"),
+            ).drop("w", "age_w", "f20", "age_f")
+        out = out.with_columns(
+            pl.when(pl.col("n_etf") > 0).then(pl.col("num") / pl.col("dv20")).otherwise(None).alias("efp")
+        )
+    efp = out["efp"].to_numpy().astype(float) if out.height else np.array([])
+    z = zscore(efp, window, min_periods)
+    warm = warmup_mask(efp, window)
+    return (
+        pl.DataFrame(
+            {
+                "date": out["date"],
+                "value": efp,
+                "z": z,
+                "age_days": out["age_days"] if "age_days" in out.columns else None,
+                "warmup": warm,
+            }
+        )
+        .with_columns(pl.col("value").fill_nan(None), pl.col("z").fill_nan(None))
+        .cast(DAILY_SCHEMA)
+    )

@@ -115,3 +115,46 @@ def test_fundamental_momentum_waits_for_the_filing() -> None:
     after = c.fundamental_momentum(q, [last_end + timedelta(days=31)], window=6, min_periods=4)
     assert before["age_days"][0] > 90 and after["age_days"][0] == 31
     assert before["z"][0] != after["z"][0]
+
+
+def _utc(d: date, hour: int) -> datetime:
+    return datetime.combine(d, datetime.min.time(), UTC) + timedelta(hours=hour)
+
+
+def test_etf_flow_pressure_by_hand() -> None:
+    from flows.calendar import trading_days
+
+    tdays = list(trading_days(date(2026, 6, 1), date(2026, 7, 31)))
+    flows = pl.concat([
+        pl.DataFrame({"date": tdays, "symbol": k, "flow_usd": f, "flow_frac_aum": f / 1e10,
+                      "available_at": [_utc(d + timedelta(days=1), 13) for d in tdays]})
+        for k, f in (("SMH", 1e8), ("SOXX", -5e7))
+    ])  # fmt: skip
+    weights = pl.DataFrame({
+        "as_of_date": [date(2026, 5, 29), date(2026, 5, 29), date(2026, 7, 1)],
+        "etf": ["SMH", "SOXX", "SMH"], "symbol": "NVDA", "weight_frac": [0.20, 0.10, 0.25],
+        "available_at": [_utc(date(2026, 6, 1), 13), _utc(date(2026, 6, 1), 13), _utc(date(2026, 7, 2), 13)],
+    })  # fmt: skip
+    prices = pl.DataFrame({"date": tdays, "symbol": "NVDA", "close": 100.0, "volume": 1e6,
+                           "available_at": [_utc(d, 20) for d in tdays]})  # fmt: skip
+    day = date(2026, 7, 1)  # the 0.25 SMH weight is public only from 2026-07-02
+    out = c.etf_flow_pressure(flows, weights, prices, "NVDA", [day, date(2026, 7, 2)], is_etf=False,
+                              window=5, min_periods=2)  # fmt: skip
+    dv20 = 20 * 100.0 * 1e6  # dollar volume of the 20 trading days through the close
+    f20 = {"SMH": 20 * 1e8, "SOXX": 20 * -5e7}  # flows known by the close: dated up to the previous day
+    assert out["value"][0] == pytest.approx((0.20 * f20["SMH"] + 0.10 * f20["SOXX"]) / dv20)
+    assert out["value"][1] == pytest.approx((0.25 * f20["SMH"] + 0.10 * f20["SOXX"]) / dv20)
+    assert out["age_days"][0] == 33  # the May 29 holdings snapshot is the oldest input on July 1
+    etf = c.etf_flow_pressure(flows, weights, prices, "SMH", [day], is_etf=True, window=5, min_periods=2)
+    assert etf["value"][0] == pytest.approx(20 * 1e8 / 1e10)
+
+
+def test_rolling_trading_sum_needs_enough_days_and_never_zero_fills() -> None:
+    from flows.calendar import trading_days
+
+    tdays = np.array(list(trading_days(date(2026, 6, 1), date(2026, 6, 30))), dtype="datetime64[D]")
+    vals = np.ones(tdays.size)
+    assert c.rolling_trading_sum(vals, tdays, 5, 4)[-1] == 5
+    holes = np.delete(np.arange(tdays.size), [-2, -3])  # two of the last five days missing
+    assert np.isnan(c.rolling_trading_sum(vals[holes], tdays[holes], 5, 4)[-1])
+    assert c.rolling_trading_sum(vals[holes], tdays[holes], 5, 3)[-1] == 3
