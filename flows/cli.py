@@ -124,6 +124,9 @@ def daily(
     as_of: Annotated[str | None, typer.Option(help="The day to run for (YYYY-MM-DD). Default: today.")] = None,
     datasets: Annotated[str | None, typer.Option(help="Comma-separated datasets (default: all).")] = None,
     offline: Annotated[bool, typer.Option(help="Make no network call: rebuild from what warehouse/raw holds.")] = False,
+    signals: Annotated[
+        bool, typer.Option(help="After loading, compute the scores for --as-of and the days since the last build.")
+    ] = True,
 ) -> None:
     """Run the daily pipeline (a Prefect flow, local mode: no server needed).
 
@@ -145,7 +148,9 @@ def daily(
         with writer_lock(get_settings()):
             from flows.daily import daily as daily_flow
 
-            rows = daily_flow(as_of=date.fromisoformat(as_of) if as_of else None, datasets=names, offline=offline)
+            rows = daily_flow(
+                as_of=date.fromisoformat(as_of) if as_of else None, datasets=names, offline=offline, signals=signals
+            )
     except FlowscopeError as exc:
         _fail(str(exc))
     _print_rows([{k: v for k, v in r.items() if k != "message"} for r in rows])

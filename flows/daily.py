@@ -34,9 +34,27 @@ def ingest_dataset(name: str, as_of: date, offline: bool) -> dict[str, object]:
     return summary.row()
 
 
+@task(name="publish-signals", cache_policy=NO_CACHE)
+def publish_signals(as_of: date) -> dict[str, object]:
+    """Scores, regimes, persistence and scenario odds for ``as_of`` and the days since the last build."""
+    from flows.signals.publish import publish
+    from flows.warehouse import connect_write
+
+    con = connect_write()
+    try:
+        res = publish(con, as_of)
+    except FlowscopeError as exc:
+        return {"dataset": "signals", "outcome": "failed", "payloads": 0, "rows_new": 0, "rows_revised": 0,
+                "latest_date": str(as_of), "message": str(exc)}  # fmt: skip
+    finally:
+        con.close()
+    return {"dataset": "signals", "outcome": "ok" if res.days else "unchanged", "payloads": 0,
+            "rows_new": res.scores, "rows_revised": 0, "latest_date": str(as_of), "message": res.line()}  # fmt: skip
+
+
 @flow(name="flowscope-daily", log_prints=True)
 def daily(
-    as_of: date | None = None, datasets: list[str] | None = None, offline: bool = False
+    as_of: date | None = None, datasets: list[str] | None = None, offline: bool = False, signals: bool = True
 ) -> list[dict[str, object]]:
     """The daily pipeline for ``as_of`` (default today, UTC). Returns one summary row per dataset."""
     as_of = as_of or date.today()
@@ -48,6 +66,8 @@ def daily(
     with writer_lock(get_settings()):
         for name in names:
             rows.append(ingest_dataset(name, as_of, offline))
+        if signals:
+            rows.append(publish_signals(as_of))
     create_table_artifact(
         key="daily-summary",
         table=rows,

@@ -15,6 +15,7 @@ from flows.warehouse import connect_read
 from tests.helpers import tff_line, tff_text
 
 AS_OF = date(2026, 8, 7)  # a Friday
+PAIR = ["cftc_tff", "cboe_putcall"]
 
 
 def socrata_rows() -> list[dict[str, str]]:
@@ -109,7 +110,7 @@ def test_daily_live_loads_each_dataset_and_a_failure_does_not_stop_the_others(pr
     from flows.daily import daily
 
     _calls, state = mock_network
-    rows = {r["dataset"]: r for r in daily(as_of=AS_OF)}
+    rows = {r["dataset"]: r for r in daily(as_of=AS_OF, datasets=PAIR)}
     assert rows["cftc_tff"]["outcome"] == "ok" and rows["cftc_tff"]["rows_new"] == 2
     assert rows["cboe_putcall"]["outcome"] == "ok"
     assert "not published yet: 2026-08-07" in rows["cboe_putcall"]["message"]
@@ -122,7 +123,7 @@ def test_daily_live_loads_each_dataset_and_a_failure_does_not_stop_the_others(pr
     # the next run: the CFTC API is down (and the zip fallback 404s); Cboe goes on.
     state["cftc_status"] = 503
     before = connect_read(warehouse).execute("select * from raw.cftc__tff order by all").fetchall()
-    rows = {r["dataset"]: r for r in daily(as_of=AS_OF)}
+    rows = {r["dataset"]: r for r in daily(as_of=AS_OF, datasets=PAIR)}
     assert rows["cftc_tff"]["outcome"] == "failed" and "HTTP 404" in rows["cftc_tff"]["message"]
     assert rows["cboe_putcall"]["outcome"] in ("ok", "unchanged")
     assert connect_read(warehouse).execute("select * from raw.cftc__tff order by all").fetchall() == before
@@ -134,8 +135,9 @@ def test_daily_offline_rebuilds_a_new_warehouse_from_the_raw_store(prefect_harne
     src = tmp_path / "FinFut26.txt"
     src.write_bytes(tff_text([tff_line("209742", "2026-07-28", 294781), tff_line("209742", "2026-08-04", 303624)]))
     pipeline.import_paths("cftc_tff", [src])
-    rows = daily(as_of=AS_OF, offline=True)
-    assert {r["dataset"]: r["outcome"] for r in rows} == {"cftc_tff": "unchanged", "cboe_putcall": "empty"}
+    rows = daily(as_of=AS_OF, datasets=PAIR, offline=True)
+    outcomes = {r["dataset"]: r["outcome"] for r in rows}
+    assert outcomes == {"cftc_tff": "unchanged", "cboe_putcall": "empty", "signals": "ok"}
 
     new_dir = tmp_path / "rebuilt"
     shutil.copytree(warehouse.raw_dir, new_dir / "raw")
