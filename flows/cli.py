@@ -277,9 +277,10 @@ def validate(
         con = connect_read(settings)
         try:
             frames = vrun.read_frames(con)
+            loaded = vrun.loaded_datasets(con)
         finally:
             con.close()
-        results = vrun.validate_all(frames, day)
+        results = vrun.validate_all(frames, day, loaded)
         page = vrun.render_html(results, day, html_out or settings.exports_dir / "validation" / "index.html")
         try:
             with writer_lock(settings, wait_s=10):
@@ -356,7 +357,7 @@ def evaluate(
         Path | None,
         typer.Option(
             help="CSV with a date column and numeric columns, one row per date (daily, weekly or monthly). "
-            "Without --data: the project's own scores (coming with the signals module)."
+            "Without --data: the project's own scores (cps, pfd from signals.scores) against forward returns."
         ),
     ] = None,
     y: Annotated[
@@ -399,7 +400,7 @@ def evaluate(
     targets). With --oos-start: recursive (expanding-window) forecasts, each fitted only on targets
     complete by its date; Campbell-Thompson R²_OS against the prevailing mean of y and the Clark-West
     statistic with its one-sided p-value. Dates: YYYY-MM-DD, YYYY-MM, YYYYMMDD or YYYYMM.
-    Reads: the CSV only (without --data, the project's own scores: coming with the signals module).
+    Reads: the CSV only (without --data: signals.scores and analytics.prices, read-only).
     Writes: nothing. Time: a second or two of start-up; the statistics take ~0.1 s for 10,000 rows.
     """
     from flows.signals.evaluate import EvaluationError
@@ -408,11 +409,8 @@ def evaluate(
     if format not in ("table", "json"):
         _fail("--format must be table or json", 2)
     if data is None:
-        _fail(
-            "evaluating the project's own scores (no --data) is coming with the signals module; "
-            "for now pass --data FILE.csv --y COL --x COL --horizon H",
-            2,
-        )
+        _evaluate_project_scores(format, horizon)
+        return
     missing = [n for n, v in (("--y", y), ("--x", x), ("--horizon", horizon)) if v is None]
     if missing:
         _fail(f"--data needs {', '.join(missing)}", 2)
@@ -443,6 +441,35 @@ def evaluate(
         typer.echo(_json.dumps(report, indent=2))
     else:
         _print_rows(report_rows(report))  # type: ignore[arg-type]
+
+
+def _evaluate_project_scores(fmt: str, horizon: int | None) -> None:
+    """Evaluate cps and pfd from signals.scores against forward returns (see flows.signals.evaluate_scores)."""
+    import json as _json
+
+    from flows.signals.evaluate_scores import evaluate_scores
+    from flows.warehouse import connect_read
+
+    horizons = (horizon,) if horizon else (1, 5, 10, 20)
+    try:
+        con = connect_read()
+    except FlowscopeError as exc:
+        _fail(str(exc))
+    try:
+        res = evaluate_scores(con, horizons=horizons)
+    finally:
+        con.close()
+    if not any(res.values()):
+        _fail("no scores to evaluate: run `flowscope daily` (it builds signals.scores) first")
+    if fmt == "json":
+        typer.echo(
+            _json.dumps({s: {k: v.to_dicts() for k, v in parts.items()} for s, parts in res.items()}, default=str)
+        )
+        return
+    for score, parts in res.items():
+        for name, frame in parts.items():
+            typer.echo(f"\n{score}: {name.replace('_', ' ')} (effective n = T/h beside every result)")
+            _print_frame(frame, "table")
 
 
 def main() -> None:  # pragma: no cover

@@ -32,6 +32,20 @@ _held: dict[str, int] = {}
 def _configure(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("set TimeZone = 'UTC'")
     con.execute("set enable_progress_bar = false")
+    set_view_variables(con)
+
+
+def set_view_variables(con: duckdb.DuckDBPyConnection) -> None:
+    """Session variables the analytics views read, from config (e.g. the ETF flow lag)."""
+    from flows.config import calendar_config
+
+    lag = (calendar_config().get("etf_flows") or {}).get("lag_trading_days")
+    if lag is not None:
+        if int(lag) not in (0, 1):
+            from flows.errors import ConfigError
+
+            raise ConfigError(f"config/calendar.yaml etf_flows.lag_trading_days must be 0 or 1, not {lag!r}")
+        con.execute(f"set variable etf_flow_lag_days = {int(lag)}")
 
 
 def migrate(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> list[str]:

@@ -57,6 +57,7 @@ class SuiteReport:
     evaluated: int
     passed: int
     failures: list[Failure] = field(default_factory=list)
+    skipped: str = ""  # why the suite was not run (e.g. the dataset was never loaded)
 
     @property
     def success(self) -> bool:

@@ -28,6 +28,7 @@ class Target:
     relation: str
     sql: str
     stale_after: timedelta | None = None
+    dataset: str | None = None  # the dataset behind the relation (None for meta tables)
 
 
 def targets() -> list[Target]:
@@ -41,9 +42,11 @@ def targets() -> list[Target]:
                 f"{spec.table} (latest versions)",
                 f"select {cols} from {spec.table} qualify row_number() over "
                 f"(partition by {keys} order by version desc) = 1",
+                dataset=spec.name,
             )
         )
-        out.append(Target(spec.view.replace(".", "__"), spec.view, f"select * from {spec.view}", spec.stale_after))
+        view_suite = spec.view.replace(".", "__")
+        out.append(Target(view_suite, spec.view, f"select * from {spec.view}", spec.stale_after, dataset=spec.name))
     out.append(Target("meta__loads", "meta.loads", "select * from meta.loads"))
     out.append(Target("meta__ingest_state", "meta.ingest_state", "select * from meta.ingest_state"))
     return out
@@ -53,9 +56,19 @@ def read_frames(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
     return {t.suite: con.sql(t.sql).pl() for t in targets()}
 
 
-def validate_all(frames: dict[str, pl.DataFrame], as_of: date) -> list[tuple[Target, SuiteReport]]:
+def loaded_datasets(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Datasets that have ever had rows loaded (a never-loaded dataset's suites are skipped, not failed)."""
+    rows = con.execute("select distinct dataset from meta.loads where outcome in ('loaded', 'unchanged')").fetchall()
+    return {r[0] for r in rows}
+
+
+def validate_all(frames: dict[str, pl.DataFrame], as_of: date,
+                 loaded: set[str] | None = None) -> list[tuple[Target, SuiteReport]]:  # fmt: skip
     out = []
     for t in targets():
+        if loaded is not None and t.dataset is not None and t.dataset not in loaded:
+            out.append((t, SuiteReport(t.suite, 0, 0, skipped=f"{t.dataset} was never loaded")))
+            continue
         frame = frames[t.suite]
         if t.suite.startswith("raw__"):
             frame = frame.drop("version")
@@ -68,6 +81,8 @@ def record(con: duckdb.DuckDBPyConnection, results: list[tuple[Target, SuiteRepo
     run_id = f"validate-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     con.execute("begin")
     for t, r in results:
+        if r.skipped:
+            continue
         con.execute(
             "insert into meta.validations values (?, now(), ?, ?, ?, ?, ?, ?)",
             [
@@ -95,8 +110,8 @@ def summary_rows(results: list[tuple[Target, SuiteReport]]) -> list[dict[str, ob
                 "passed": r.passed,
                 "failed": len(crit),
                 "warnings": len(r.warnings),
-                "result": "PASS" if r.success else "FAIL",
-                "first_problem": (crit or r.warnings)[0].line()[:110] if r.failures else "",
+                "result": "SKIP" if r.skipped else ("PASS" if r.success else "FAIL"),
+                "first_problem": r.skipped or ((crit or r.warnings)[0].line()[:110] if r.failures else ""),
             }
         )
     return rows

@@ -108,7 +108,7 @@ def test_help_teaches_what_it_reads_writes_and_how_long():
     res = runner.invoke(app, ["evaluate", "--help"])
     text = " ".join(res.stdout.split())
     assert res.exit_code == 0
-    for phrase in ("Reads:", "Writes: nothing", "Time:", "t+1..t+H", "coming", "--oos-start", "Clark-West"):
+    for phrase in ("Reads:", "Writes: nothing", "Time:", "t+1..t+H", "--oos-start", "Clark-West", "signals.scores"):
         assert phrase in text, phrase
 
 
@@ -153,9 +153,12 @@ def test_clear_one_line_errors(tmp_path, text, args, message):
     assert "Traceback" not in res.stdout + res.stderr
 
 
-def test_usage_errors_exit_2(tmp_path, daily_csv):
+def test_without_data_on_an_empty_warehouse_says_to_build_scores_first(warehouse):
     res = runner.invoke(app, ["evaluate"])
-    assert res.exit_code == 2 and "coming with the signals module" in res.stderr
+    assert res.exit_code == 1 and "no scores to evaluate" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_usage_errors_exit_2(tmp_path, daily_csv):
     res = runner.invoke(app, ["evaluate", "--data", str(daily_csv), "--y", "ret", "--x", "score"])
     assert res.exit_code == 2 and "--data needs --horizon" in res.stderr
     res = runner.invoke(app, ["evaluate", "--data", str(daily_csv), "--y", "ret", "--x", "score", "--horizon", "0"])
