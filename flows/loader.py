@@ -266,6 +266,15 @@ def ingest(
 
     frame = pl.concat(frames, how="vertical_relaxed")
     rows_in = dict(frame.group_by("_raw_sha256").len().iter_rows())
+    if len(frames) > 1:  # the same key in two payloads of one load (pages that overlap)
+        frame = frame.unique(subset=[*spec.key, *spec.values], keep="first", maintain_order=True)
+        clash = frame.filter(pl.struct(list(spec.key)).is_duplicated())
+        if clash.height:
+            first = clash.sort(list(spec.key)).row(0, named=True)
+            shown = ", ".join(f"{k}={first[k]}" for k in spec.key)
+            err = ValidationError(f"two payloads of one load give different values for the same key ({shown})")
+            bad = {sha: err for sha in clash["_raw_sha256"].unique().to_list()}
+            return results + _refuse(con, spec, todo, bad, raw_paths, quarantine_dir, load_id, started)
     try:
         con.execute("begin")
         crashpoint("transaction begun")

@@ -68,9 +68,23 @@ def import_paths(
                     results.append(res)
                     if on_result:
                         on_result(res)
+            note = after_load(con, spec, results)
+            if note:
+                log.info("%s: %s", dataset, note)
         finally:
             con.close()
     return results
+
+
+def after_load(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, results: Sequence[LoadResult]) -> str:
+    """Run ``spec.after_load`` (e.g. rebuild a mart) when a load added or revised rows; returns a note.
+    A failure is reported in the note: the loads themselves are already committed."""
+    if spec.after_load is None or not any(r.rows_new or r.rows_revised for r in results):
+        return ""
+    try:
+        return spec.after_load(con) or ""
+    except FlowscopeError as exc:
+        return f"after-load step failed: {exc}"
 
 
 @dataclass
@@ -161,7 +175,13 @@ def run_dataset(name: str, as_of: date, *, offline: bool, settings: Settings | N
             notes = (
                 [f"skipped {skipped} quarantined payloads (see {settings.quarantine_dir / name})"] if skipped else []
             )
+            notes += [n for n in [after_load(con, spec, results)] if n]
             return _summarise(spec, results, notes, _latest(con, spec))
+        if not spec.live:
+            return DatasetSummary(
+                name, "skipped", message=f"no live source: import files with `flowscope import {name}`",
+                latest_date=_latest(con, spec),
+            )  # fmt: skip
         rejected: list[Payload] = []
         try:
             payloads, notes = _live_payloads(spec, con, as_of, settings, rejected)
@@ -177,6 +197,7 @@ def run_dataset(name: str, as_of: date, *, offline: bool, settings: Settings | N
                 name, "unchanged", message=" | ".join(notes) or "nothing new", latest_date=_latest(con, spec)
             )
         results = ingest(con, spec, payloads, settings.raw_dir, load_date=as_of)
+        notes += [n for n in [after_load(con, spec, results)] if n]
         return _summarise(spec, results, notes, _latest(con, spec))
     finally:
         con.close()

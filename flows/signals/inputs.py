@@ -45,8 +45,23 @@ QUERIES = {
         where available_at <= getvariable('as_of')::timestamptz and days_to_cover is not null
         qualify series_source = min(series_source) over (partition by settlement_date, symbol)
     """,
+    # One price series per symbol (the publication with the most bars public by as-of), so every
+    # return is measured on one basis: mixing an adjusted and an as-traded vendor day to day would
+    # manufacture jumps. Days that series lacks stay missing.
     "prices": """
-        select date, available_at, symbol, coalesce(adj_close, close) as close, volume from analytics.prices
+        with known as (
+            select * from raw.prices__daily
+            where available_at <= getvariable('as_of')::timestamptz
+            qualify row_number() over (partition by date, symbol, series_source order by version desc) = 1
+        ),
+        best as (
+            select symbol, arg_max(series_source, n) as series_source
+            from (select symbol, series_source, count(*) as n from known group by all)
+            group by symbol
+        )
+        select k.date, k.available_at, k.symbol, coalesce(k.adj_close, k.close) as close, k.volume
+        from known as k inner join best using (symbol, series_source)
+        where coalesce(k.adj_close, k.close) > 0
     """,
     "flows": """
         select date, available_at, symbol, flow_usd, flow_frac_aum from analytics.etf_flows

@@ -13,6 +13,16 @@ from flows.sources.base import DatasetSpec
 MODULES: tuple[str, ...] = (
     "flows.sources.cftc.tff",
     "flows.sources.cboe.put_call",
+    "flows.sources.finra.short_interest",
+    "flows.sources.finra.short_volume",
+    "flows.sources.etf.holdings",
+    "flows.sources.etf.shares",
+    "flows.sources.etf.flows",
+    "flows.sources.prices.daily",
+    "flows.sources.fred.rates",
+    "flows.sources.sec.tickers",
+    "flows.sources.sec.facts",
+    "flows.sources.vendor.fundamentals",
 )
 
 DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in (importlib.import_module(m).SPEC for m in MODULES)}

@@ -70,6 +70,7 @@ class DatasetSpec:
     - ``cadence``/``stale_after``: expected spacing of dates and when silence becomes "stale".
     - ``observed_grace``: how late after the scheduled release a live observation still counts
       as evidence of publication time (see ``flows.pit.resolve_available_at``).
+    - ``after_load``: optional ``fn(con) -> note`` run after a load that changed rows.
     """
 
     name: str
@@ -89,6 +90,9 @@ class DatasetSpec:
     units: dict[str, str] = field(default_factory=dict)
     live: str = ""  # "module:function" of the live client (see flows.sources.live)
     extra: dict[str, Any] = field(default_factory=dict)
+    # Optional step run by flows.pipeline after a load that added or revised rows, on the same
+    # read-write connection (e.g. rebuild a mart); returns an optional note for the summary.
+    after_load: Callable[[Any], str | None] | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:

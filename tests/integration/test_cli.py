@@ -84,17 +84,19 @@ def test_sql_as_of_answers_what_was_known_then(warehouse, files):  # type: ignor
     assert before.stdout.split() == ["n", "0"] and after.stdout.split() == ["n", "2"]
 
 
-def test_status_lists_both_datasets_with_freshness(warehouse, files):  # type: ignore[no-untyped-def]
+def test_status_lists_every_dataset_with_freshness(warehouse, files):  # type: ignore[no-untyped-def]
+    from flows.sources import DATASETS
+
     runner.invoke(app, ["import", "cftc_tff", str(files[0]), str(files[1])])
     res = runner.invoke(app, ["status", "-f", "json", "--today", "2026-08-03"])
     rows = {r["dataset"]: r for r in json.loads(res.stdout)}
-    assert set(rows) == {"cftc_tff", "cboe_putcall"}
+    assert set(rows) == set(DATASETS) and {"cftc_tff", "cboe_putcall"} <= set(rows)
     assert rows["cftc_tff"]["rows"] == 2 and rows["cftc_tff"]["last_date"] == "2026-07-28"
     assert rows["cftc_tff"]["freshness"].startswith("fresh") and rows["cftc_tff"]["quarantined"] == 1
     assert "HTML" in rows["cftc_tff"]["last_problem"]
     assert rows["cboe_putcall"]["freshness"] == "no data"
     late = json.loads(runner.invoke(app, ["status", "-f", "json", "--today", "2026-09-01"]).stdout)
-    assert late[0]["freshness"].startswith("STALE")
+    assert next(r for r in late if r["dataset"] == "cftc_tff")["freshness"].startswith("STALE")
 
 
 def test_second_writer_fails_at_once_with_the_pid(warehouse):  # type: ignore[no-untyped-def]

@@ -172,3 +172,18 @@ def test_migrations_apply_once(warehouse):  # type: ignore[no-untyped-def]
     c2 = connect_write(warehouse)
     assert c2.execute("select count(*) from meta.schema_migrations").fetchone()[0] == applied >= 1
     c2.close()
+
+
+def test_overlapping_pages_of_one_load_are_deduplicated_or_refused(con, warehouse):  # type: ignore[no-untyped-def]
+    page1 = payload("cftc_tff", two_weeks(), origin="page1.txt")
+    same = payload("cftc_tff", tff_text([tff_line("209742", "2026-08-04", 303624)]), origin="page2.txt")
+    res = loader.ingest(con, TFF, [page1, same], warehouse.raw_dir)
+    assert [r.outcome for r in res] == ["loaded", "unchanged"]
+    assert con.execute("select count(*), max(version) from raw.cftc__tff").fetchone() == (2, 1)
+
+    clash1 = payload("cftc_tff", tff_text([tff_line("209742", "2026-07-21", 1000)]), origin="p1.txt")
+    clash2 = payload("cftc_tff", tff_text([tff_line("209742", "2026-07-21", 2000)]), origin="p2.txt")
+    res = loader.ingest(con, TFF, [clash1, clash2], warehouse.raw_dir)
+    assert {r.outcome for r in res} == {"quarantined"}
+    assert "different values for the same key" in res[0].message
+    assert con.execute("select count(*) from raw.cftc__tff").fetchone() == (2,)

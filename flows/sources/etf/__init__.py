@@ -1,0 +1,1 @@
+"""ETF sources: holdings weights (``holdings``), and fund shares/flows (``shares``, ``flows``)."""

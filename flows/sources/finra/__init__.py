@@ -1,0 +1,1 @@
+"""FINRA: consolidated short interest (twice monthly) and Reg SHO daily short-sale volume."""

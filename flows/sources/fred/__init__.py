@@ -1,0 +1,1 @@
+"""FRED (Federal Reserve Bank of St. Louis) series: rates parser (``rates``) and live client (``client``)."""

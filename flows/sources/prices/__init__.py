@@ -1,0 +1,1 @@
+"""Daily prices (OHLCV): parser (``daily``) and live providers (``providers``)."""

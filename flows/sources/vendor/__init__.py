@@ -1,0 +1,1 @@
+"""Bring-your-own vendor exports (files a user supplies; no publisher to fetch from)."""
