@@ -61,6 +61,19 @@ def _derived(days: Sequence[date], value: np.ndarray, w: int, mp: int, age: pl.S
     }).with_columns(pl.col("value").fill_nan(None), pl.col("z").fill_nan(None)).cast(comp.DAILY_SCHEMA)  # fmt: skip
 
 
+def _daily_close(px: pl.DataFrame, days: Sequence[date]) -> np.ndarray:
+    """Close on each decision day (the day's own bar, public at the close); NaN when missing."""
+    grid = pl.DataFrame({"date": list(days)}, schema={"date": pl.Date})
+    got = grid.join(px.select("date", "close"), on="date", how="left")
+    return got["close"].fill_null(np.nan).to_numpy().astype(float)
+
+
+def _value(frame: pl.DataFrame | None, n: int) -> np.ndarray:
+    if frame is None or frame.height == 0:
+        return np.full(n, np.nan)
+    return frame["value"].fill_null(np.nan).to_numpy().astype(float)
+
+
 def _z(frame: pl.DataFrame | None, n: int) -> np.ndarray:
     if frame is None or frame.height == 0:
         return np.full(n, np.nan)
@@ -95,6 +108,8 @@ def compute(inputs: Inputs, days: Sequence[date], cfg: dict[str, Any], universe:
     nq_names = set(universe.get("futures_for_symbol", {}).get("nq", []))
     symbols = [*universe["tickers"], *universe["etfs"], universe["market"]]
     efp_z, scp_z = {}, {}
+    mkt_px = inputs.prices.filter(pl.col("symbol") == universe["market"]) if inputs.prices.height else None
+    mkt_close = _daily_close(mkt_px, days) if mkt_px is not None and mkt_px.height else None
     for sym in symbols:
         parts: dict[str, pl.DataFrame] = {}
         if inputs.flows.height and (sym in etfs or inputs.holdings.height):
@@ -137,6 +152,21 @@ def compute(inputs: Inputs, days: Sequence[date], cfg: dict[str, Any], universe:
         if fm is not None:
             out_scores.append(_score_rows(sym, "pfd", pfd, f"{d_w}d", d_w))
         out_regimes.append(_regimes(sym, days, cps_val, pfd_val, z_fm, z_pm, rules))
+        if px is not None and px.height:
+            close = _daily_close(px, days)
+            if sym != universe["market"] and mkt_close is not None:
+                comps = {k: _z(parts.get(k), n) for k in ("efp", "scp", "fut", "pcs")}
+                comps["fut"] = _value(parts.get("fut"), n)
+                fm_value = _value(fm, n)
+                out_scores += csev_rows(sym, days, close, mkt_close, fm_value, comps, win["csev_weeks"], True)
+            if fq is not None and fq.height:
+                ttm_rows = fq.filter(pl.col("ttm_eps").is_not_null()).select(
+                    pl.col("available_at").alias("event_at"), pl.col("fiscal_period_end").alias("key_date"),
+                    pl.col("ttm_eps").alias("value"), pl.col("ttm_eps").alias("stat")).sort("event_at")  # fmt: skip
+                from flows.signals.timeline import to_daily
+
+                ttm = to_daily(ttm_rows, days, max_age_days=stale["fundamentals"])["stat"]
+                out_scores += decomposition_rows(sym, days, close, ttm.fill_null(np.nan).to_numpy().astype(float))
 
     # market composite: ES, NQ, equity PCR, aggregate ETF flows, aggregate short covering
     agg_flow = composite([efp_z[s] for s in etfs if s in efp_z], 1)
@@ -272,3 +302,105 @@ def _num(v: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return f if math.isfinite(f) else None
+
+
+def weekly_positions(days: Sequence[date]) -> list[int]:
+    """Indices of the last NYSE trading day of each ISO week (the weekly grid of CSEV); a week still
+    in progress on the last day has no point yet, so an increment and a rebuild agree."""
+    from flows.calendar import add_business_days
+
+    return [
+        i for i, d in enumerate(days) if add_business_days(d, 1, federal=False).isocalendar()[:2] != d.isocalendar()[:2]
+    ]
+
+
+def csev_rows(
+    sym: str,
+    days: Sequence[date],
+    close: np.ndarray,
+    market_close: np.ndarray,
+    fm_value: np.ndarray,
+    components: dict[str, np.ndarray],
+    window: int,
+    bootstrap_last: bool,
+) -> list[pl.DataFrame]:
+    """Capital share of explained variance (METHODS §4.4 score 3) on the weekly grid.
+
+    r_w = a + β r_m,w + γ_F ΔF_w + γ_C' C_w; ΔF_w = the surprise (SUE) of a quarter first public
+    in week w, 0 in other weeks; C_w = [EFP z, ΔDTC (short-covering z change), ΔFUT (futures value
+    change), ΔPCS (options z change)] at the week's close. CSEV = LMG(C)/R² over the trailing
+    ``window`` weeks, contemporaneous and with C lagged one week; bootstrap interval on the last."""
+    from flows.signals.attribution import DEFAULT_GROUPS, block_bootstrap_lmg, lag_regressors, rolling_lmg
+
+    wk = weekly_positions(days)
+    if len(wk) < 30:
+        return []
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.diff(np.log(close[wk]), prepend=np.nan)
+        rm = np.diff(np.log(market_close[wk]), prepend=np.nan)
+    fmv = fm_value[wk]
+    shock = np.where(np.isfinite(fmv) & (np.diff(fmv, prepend=np.nan) != 0), fmv, 0.0)
+    shock[~np.isfinite(shock)] = 0.0
+
+    def diff(a: np.ndarray) -> np.ndarray:
+        return np.diff(a[wk], prepend=np.nan)
+
+    X = {"r_m": rm, "dF": shock, "EFP": components["efp"][wk], "dDTC": diff(components["scp"]),
+         "dFUT": diff(components["fut"]), "dPCS": diff(components["pcs"])}  # fmt: skip
+    groups = {g: [c for c in cols if np.isfinite(X[c]).sum() > 20] for g, cols in DEFAULT_GROUPS.items()}
+    groups = {g: cols for g, cols in groups.items() if cols}
+    if "capital" not in groups:
+        return []
+    wdays = [days[i] for i in wk]
+    out = []
+    for name, xs in (("csev", X), ("csev_lagged", {**X, **lag_regressors(X)})):
+        roll = rolling_lmg(r, xs, groups, window=window, min_obs=min(window, 52))
+        vals = roll.csev
+        out.append(pl.DataFrame({
+            "date": wdays, "symbol": sym, "score": name, "value": vals, "z": None, "percentile": None,
+            "window": f"{window}w", "warmup": roll.n < window, "age_days": None,
+        }).with_columns(pl.col("value").fill_nan(None)))  # fmt: skip
+        if bootstrap_last and np.isfinite(vals[-1]):
+            bs = block_bootstrap_lmg(r, xs, groups, window=window, n_boot=300, seed=1)
+            lo, hi = bs.share_ci.get("capital", (np.nan, np.nan))
+            out.append(pl.DataFrame({
+                "date": [wdays[-1]] * 2, "symbol": sym, "score": [f"{name}_ci_low", f"{name}_ci_high"],
+                "value": [lo, hi], "z": None, "percentile": None, "window": f"{window}w",
+                "warmup": bool(roll.n[-1] < window), "age_days": None,
+            }).with_columns(pl.col("value").fill_nan(None)))  # fmt: skip
+    return out
+
+
+def decomposition_rows(sym: str, days: Sequence[date], close: np.ndarray, ttm_eps: np.ndarray,
+                       horizons: Sequence[int] = (21, 63, 126)) -> list[pl.DataFrame]:  # fmt: skip
+    """EPS / multiple decomposition (METHODS §4.1) of the h-day move, with TTM diluted EPS as known
+    on each end day: value columns dlog_price_{h}d, dlog_eps_{h}d, dlog_pe_{h}d, multiple_share_{h}d
+    (shares null in METHODS' degenerate cases)."""
+    from flows.signals.decomposition import decompose
+
+    n = len(days)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.diff(np.log(close), prepend=np.nan)
+    out = []
+    for h in horizons:
+        cols: dict[str, list[float | None]] = {
+            k: [None] * n for k in ("dlog_price", "dlog_eps", "dlog_pe", "multiple_share")
+        }
+        for i in range(h, n):
+            p0, p1 = close[i - h], close[i]
+            if not (np.isfinite(p0) and np.isfinite(p1) and p0 > 0 and p1 > 0):
+                continue
+            window_r = r[max(1, i - 251) : i + 1]
+            window_r = window_r[np.isfinite(window_r)]
+            sigma_h = float(np.std(window_r, ddof=1) * math.sqrt(h)) if window_r.size > 20 else None
+            e0, e1 = ttm_eps[i - h], ttm_eps[i]
+            d = decompose(float(p0), float(p1), float(e0) if np.isfinite(e0) else None,
+                          float(e1) if np.isfinite(e1) else None, sigma_h)  # fmt: skip
+            cols["dlog_price"][i], cols["dlog_eps"][i] = d.dlog_price, d.dlog_eps
+            cols["dlog_pe"][i], cols["multiple_share"][i] = d.dlog_pe, d.multiple_share
+        for k, vals in cols.items():
+            out.append(pl.DataFrame({
+                "date": list(days), "symbol": sym, "score": f"{k}_{h}d", "value": vals, "z": None,
+                "percentile": None, "window": f"{h}d", "warmup": False, "age_days": None,
+            }, schema_overrides={"value": pl.Float64}).filter(pl.col("value").is_not_null()))  # fmt: skip
+    return out
