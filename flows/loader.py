@@ -232,7 +232,8 @@ def ingest(
 ) -> list[LoadResult]:
     """Load payloads of one dataset atomically (all or nothing). See the module docstring."""
     started = datetime.now(UTC)
-    load_date = load_date or started.date()
+    # "no row dated after the load's own date": by default the day each payload was received
+    # (a replay of an old payload is judged by the day it was fetched, not by today or an as-of)
     quarantine_dir = quarantine_dir or raw_dir.parent / "quarantine"
     load_id = new_load_id(spec.name)
     raw_paths = {}
@@ -252,10 +253,11 @@ def ingest(
     frames, warnings, reports, refused = [], [], [], {}
     for p in todo:
         try:
-            frame, warns = _parse_one(spec, p, load_date)
+            day = load_date or p.fetched_at.astimezone(UTC).date()
+            frame, warns = _parse_one(spec, p, day)
             crashpoint("parsed")
             if gate:
-                reports.append((p, _gate(spec, frame, load_date)))
+                reports.append((p, _gate(spec, frame, day)))
                 crashpoint("gated")
             frames.append(frame)
             warnings += [f"{p.name}: {w}" for w in warns]

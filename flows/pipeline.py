@@ -171,7 +171,7 @@ def run_dataset(name: str, as_of: date, *, offline: bool, settings: Settings | N
                 if path.name.removesuffix(".gz") in bad:
                     skipped += 1
                     continue
-                results += ingest(con, spec, [read_raw(path)], settings.raw_dir, load_date=as_of)
+                results += ingest(con, spec, [read_raw(path)], settings.raw_dir)
             notes = (
                 [f"skipped {skipped} quarantined payloads (see {settings.quarantine_dir / name})"] if skipped else []
             )
@@ -196,7 +196,7 @@ def run_dataset(name: str, as_of: date, *, offline: bool, settings: Settings | N
             return DatasetSummary(
                 name, "unchanged", message=" | ".join(notes) or "nothing new", latest_date=_latest(con, spec)
             )
-        results = ingest(con, spec, payloads, settings.raw_dir, load_date=as_of)
+        results = ingest(con, spec, payloads, settings.raw_dir)
         notes += [n for n in [after_load(con, spec, results)] if n]
         return _summarise(spec, results, notes, _latest(con, spec))
     finally:

@@ -46,7 +46,10 @@ def _last_built(con: duckdb.DuckDBPyConnection) -> date | None:
 
 
 def _first_input_date(con: duckdb.DuckDBPyConnection) -> date | None:
-    return con.execute("select min(date) from analytics.prices").fetchall()[0][0]
+    """The earliest day any price, put/call or COT row describes (the start of a full build)."""
+    sql = """select least((select min(date) from analytics.prices), (select min(trade_date) from analytics.put_call),
+                          (select min(report_date) from analytics.cot_positioning))"""
+    return con.execute(sql).fetchall()[0][0]
 
 
 def publish(con: duckdb.DuckDBPyConnection, as_of: date, *, full: bool = False, settings: Settings | None = None,
