@@ -12,65 +12,10 @@ import pytest
 from flows import pipeline
 from flows.http import Fetcher, RetryPolicy
 from flows.warehouse import connect_read
-from tests.helpers import tff_line, tff_text
+from tests.helpers import cboe_day_json, socrata_rows, tff_line, tff_text
 
 AS_OF = date(2026, 8, 7)  # a Friday
 PAIR = ["cftc_tff", "cboe_putcall"]
-
-
-def socrata_rows() -> list[dict[str, str]]:
-    base = {
-        "market_and_exchange_names": "NASDAQ MINI - CHICAGO MERCANTILE EXCHANGE",
-        "cftc_contract_market_code": "209742",
-        "cftc_market_code": "CME",
-        "cftc_region_code": "00",
-        "cftc_commodity_code": "209",
-        "open_interest_all": "303624",
-        "dealer_positions_long_all": "71439",
-        "dealer_positions_short_all": "62690",
-        "dealer_positions_spread_all": "5740",
-        "asset_mgr_positions_long": "99819",
-        "asset_mgr_positions_short": "35460",
-        "asset_mgr_positions_spread": "5041",
-        "lev_money_positions_long": "57097",
-        "lev_money_positions_short": "135430",
-        "lev_money_positions_spread": "10951",
-        "other_rept_positions_long": "13715",
-        "other_rept_positions_short": "7687",
-        "other_rept_positions_spread": "57",
-        "tot_rept_positions_long_all": "263859",
-        "tot_rept_positions_short": "263056",
-        "nonrept_positions_long_all": "39765",
-        "nonrept_positions_short_all": "40568",
-        "futonly_or_combined": "FutOnly",
-    }
-    return [
-        base | {"report_date_as_yyyy_mm_dd": "2026-07-28T00:00:00.000"},
-        base | {"report_date_as_yyyy_mm_dd": "2026-08-04T00:00:00.000"},
-    ]
-
-
-def cboe_day(total_calls: int, total_puts: int) -> dict[str, object]:
-    sections = {
-        "SUM OF ALL PRODUCTS": (total_calls, total_puts),
-        "INDEX OPTIONS": (1000, 1200),
-        "EXCHANGE TRADED PRODUCTS": (3000, 4000),
-        "EQUITY OPTIONS": (5000, 3000),
-        "CBOE VOLATILITY INDEX (VIX)": (700, 300),
-        "SPX + SPXW": (900, 1100),
-    }
-    doc: dict[str, object] = {
-        k: [
-            {"name": "VOLUME", "call": c, "put": p, "total": c + p},
-            {"name": "OPEN INTEREST", "call": c * 10, "put": p * 10, "total": (c + p) * 10},
-        ]
-        for k, (c, p) in sections.items()
-    }
-    doc["ratios"] = [
-        {"name": "TOTAL PUT/CALL RATIO", "value": f"{total_puts / total_calls:.2f}"},
-        {"name": "EQUITY PUT/CALL RATIO", "value": "0.60"},
-    ]
-    return doc
 
 
 @pytest.fixture
@@ -91,7 +36,7 @@ def mock_network(monkeypatch):  # type: ignore[no-untyped-def]
             day = path.rsplit("/", 1)[-1][:10]
             if day == "2026-08-07":  # not posted yet at run time
                 return httpx.Response(403, text="<Error><Code>AccessDenied</Code></Error>")
-            return httpx.Response(200, json=cboe_day(10000, 9000 + int(day[-2:])))
+            return httpx.Response(200, json=cboe_day_json(10000, 9000 + int(day[-2:])))
         return httpx.Response(599)
 
     def client(settings=None, *, headers=None, transport=None):  # type: ignore[no-untyped-def]
