@@ -197,8 +197,9 @@ def rolling_on_days(frame: pl.DataFrame, key: str, value: pl.Expr, days: Sequenc
         return rolling_trading_sum(vals, dates, n, min_days)
 
     ev = on_events(rows, stat, last_of(stat))
+    # a window with too few days is NaN from numpy: make it null, so it is not counted as present
     return to_daily(ev, days, max_age_days=max_age).select(
-        "date", "key_date", pl.col("stat").alias("value"), "age_days"
+        "date", "key_date", pl.col("stat").fill_nan(None).alias("value"), "age_days"
     )
 
 

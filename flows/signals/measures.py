@@ -206,11 +206,14 @@ def trend_stat(returns: ArrayLike, window: int, com: float = 60.0) -> np.ndarray
     statistic at t uses returns through t and a volatility estimated before them."""
     r = np.asarray(returns, dtype=float)
     vol_daily = ewma_vol(r, com, annualise=1)
-    csum = np.concatenate(([0.0], np.cumsum(np.nan_to_num(r))))
+    ok = np.isfinite(r)
+    csum = np.concatenate(([0.0], np.cumsum(np.where(ok, r, 0.0))))
+    cnt = np.concatenate(([0], np.cumsum(ok)))
     out = np.full(r.size, math.nan)
     if r.size >= window:
         sums = csum[window:] - csum[:-window]
-        out[window - 1 :] = sums / (vol_daily[window - 1 :] * math.sqrt(window))
+        full = (cnt[window:] - cnt[:-window]) == window  # a missing return is never a zero return
+        out[window - 1 :] = np.where(full, sums / (vol_daily[window - 1 :] * math.sqrt(window)), math.nan)
     return out
 
 

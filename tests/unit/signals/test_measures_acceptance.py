@@ -210,3 +210,12 @@ def test_17_z_composite_of_identical_components_equals_the_component() -> None:
     comp = composite([z, z, z])
     assert np.array_equal(np.isnan(comp), np.isnan(z))
     np.testing.assert_allclose(comp[~np.isnan(z)], z[~np.isnan(z)])
+
+
+def test_trend_stat_needs_a_full_window_of_returns() -> None:
+    r = np.random.default_rng(28).standard_normal(300) * 0.01
+    r[0] = np.nan  # the first return of a price series does not exist
+    ts = m.trend_stat(r, 126)
+    assert np.isnan(ts[125]) and np.isfinite(ts[126])
+    r[200] = np.nan
+    assert np.all(np.isnan(m.trend_stat(r, 126)[200:326]))
