@@ -127,15 +127,20 @@ def daily(
     signals: Annotated[
         bool, typer.Option(help="After loading, compute the scores for --as-of and the days since the last build.")
     ] = True,
+    charts: Annotated[
+        bool, typer.Option(help="Last step: chart snapshots and index.html in exports/<as-of>/ (`flowscope charts`).")
+    ] = True,
 ) -> None:
     """Run the daily pipeline (a Prefect flow, local mode: no server needed).
 
     For each dataset, independently: fetch from the publisher (or, with --offline, replay the raw
     store), keep the raw payload, parse, check, and load in one transaction. One failing dataset does
     not stop the others. Ends with a summary table (also a Prefect table artifact `daily-summary`);
-    exits 1 if any dataset failed. Reads: the publishers' sites or warehouse/raw. Writes: the
-    warehouse, raw/ and Prefect's local state (PREFECT_HOME). Time: ~15 s of Prefect start-up, plus
-    ~1 s per Cboe day fetched (rate-limited) and a few seconds per CFTC page.
+    exits 1 if any dataset failed. Then the scores (--signals) and the charts (--charts, last).
+    Reads: the publishers' sites or warehouse/raw. Writes: the warehouse, raw/, exports/<as-of>/ and
+    Prefect's local state (PREFECT_HOME). Time: ~15 s of Prefect start-up, plus ~1 s per Cboe day
+    fetched (rate-limited), a few seconds per CFTC page, the score build (seconds for one new day,
+    minutes for a first full build) and ~15 s of charts.
     """
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -149,7 +154,8 @@ def daily(
             from flows.daily import daily as daily_flow
 
             rows = daily_flow(
-                as_of=date.fromisoformat(as_of) if as_of else None, datasets=names, offline=offline, signals=signals
+                as_of=date.fromisoformat(as_of) if as_of else None, datasets=names, offline=offline, signals=signals,
+                charts=charts,
             )
     except FlowscopeError as exc:
         _fail(str(exc))
@@ -244,6 +250,82 @@ def status(
     finally:
         con.close()
     _print_rows(rows, format)
+
+
+@app.command()
+def charts(
+    as_of: Annotated[str | None, typer.Option(help="The day to draw (YYYY-MM-DD). Default: today.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: <warehouse dir>/exports/<as-of>/).")] = None,
+    catalysts: Annotated[
+        Path | None, typer.Option(help="CSV `date,label` of event-study catalysts (default: config/catalysts.csv).")
+    ] = None,
+) -> None:
+    """Chart snapshots and the daily report page for --as-of, from what was public that day.
+
+    Charts (config/charts.yaml): ticker x component z-score heatmap (today, 1 and 4 weeks ago); CPS
+    and PFD histories per ticker with 10/50/90 percentile bands and regime shading; EPS vs multiple
+    bars (1m, 3m, 6m, YTD); COT net positioning of asset managers and leveraged funds in ES and NQ
+    with z-scores; equity and index put/call with the 5-day average and z-score; ETF flows with
+    streaks; short interest and days to cover; scenario odds with counts; the event calendar (option
+    expiries, COT and FINRA releases, SEC filings, catalysts) and an event study around the
+    catalysts; a data freshness panel. Each chart states its window and as-of date; missing data are
+    gaps, never zeros. Writes PNG (2x), SVG and Vega-Lite JSON per chart and a self-contained
+    index.html (Vega inlined: opens offline, no CDN) with the headline reading per ticker and the
+    rule behind it, the freshness panel and the validation summary. Reads: the warehouse
+    (read-only; raw data as public at the as-of day's 16:00 New York). Time: ~15 s.
+    """
+    from flows.charts.build import build_charts
+    from flows.warehouse import connect_read
+
+    day = date.fromisoformat(as_of) if as_of else date.today()
+    try:
+        con = connect_read()
+        try:
+            res = build_charts(con, day, out, catalysts_path=catalysts, progress=lambda m: typer.echo(m, err=True))
+        finally:
+            con.close()
+    except FlowscopeError as exc:
+        _fail(str(exc))
+    for note in res.notes:
+        typer.secho(f"note: {note}", fg=typer.colors.YELLOW, err=True)
+    typer.echo(res.line())
+    typer.echo(f"report: {res.index}")
+
+
+@app.command()
+def serve(
+    cron: Annotated[str | None, typer.Option(help="Cron expression (default: config/charts.yaml schedule.cron, "
+                                                  "'30 18 * * 1-5' = weekdays 18:30).")] = None,
+    timezone: Annotated[str | None, typer.Option(help="Time zone of the cron (default: America/New_York).")] = None,
+    offline: Annotated[bool, typer.Option(help="Scheduled runs replay warehouse/raw instead of fetching.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Print the deployment and its schedule, then exit.")] = False,
+) -> None:
+    """Serve the daily flow as a Prefect deployment on a cron schedule (needs a Prefect server).
+
+    Schedules only run against a real Prefect server (the temporary local API cannot schedule):
+
+      1. in one terminal: `.venv/bin/prefect server start` (UI and API on http://127.0.0.1:4200);
+      2. in another: `PREFECT_API_URL=http://127.0.0.1:4200/api ./run flowscope serve`.
+
+    The deployment `flowscope-daily/flowscope-daily` runs `flowscope daily` (ingest, scores, charts)
+    for the day of each run, by default on weekdays at 18:30 America/New_York, after the US close
+    and the evening publications (Cboe, FINRA short volume). Change the time in config/charts.yaml
+    (schedule.cron, schedule.timezone) or with --cron/--timezone. The process keeps running and
+    starts each scheduled run; stop it with Ctrl-C (the deployment is paused). Reads/writes: as
+    `flowscope daily`.
+    """
+    from flows.deploy import deployment, describe
+
+    dep = deployment(cron=cron, timezone=timezone, offline=offline)
+    typer.echo(describe(dep))
+    if dry_run:
+        return
+    if not os.environ.get("PREFECT_API_URL"):
+        _fail("PREFECT_API_URL is not set: start `prefect server start` and set "
+              "PREFECT_API_URL=http://127.0.0.1:4200/api (schedules need a real server; see --help)", 2)
+    from prefect import serve as prefect_serve
+
+    prefect_serve(dep)
 
 
 @app.command()

@@ -4,17 +4,21 @@
 with "already running (pid N)"), then for each dataset runs one task: fetch live, or replay
 ``warehouse/raw`` with ``offline=True``; keep raw; parse; check; load in one transaction. A failing
 dataset is reported and the others go on. The summary (dataset, rows new/revised, latest date,
-outcome) is returned and published as the ``daily-summary`` table artifact.
+outcome) is returned and published as the ``daily-summary`` table artifact. With ``signals`` the
+scores are built for ``as_of`` and the days since the last build; with ``charts`` (the last step)
+the chart snapshots and the report page are written under ``exports/<as_of>/``
+(``flows.charts.build``) and linked from a ``daily-report`` markdown artifact.
 
 Runs in Prefect's local mode: no server to start (an ephemeral API is started in-process).
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from prefect import flow, task
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.config import get_settings
@@ -52,12 +56,37 @@ def publish_signals(as_of: date) -> dict[str, object]:
             "rows_new": res.scores, "rows_revised": 0, "latest_date": str(as_of), "message": res.line()}  # fmt: skip
 
 
+@task(name="export-charts", cache_policy=NO_CACHE)
+def export_charts(as_of: date) -> dict[str, object]:
+    """PNG/SVG/JSON of every chart and the self-contained index.html for ``as_of`` (read-only)."""
+    from flows.charts.build import build_charts
+    from flows.warehouse import connect_read
+
+    row: dict[str, object] = {"dataset": "charts", "payloads": 0, "rows_new": 0, "rows_revised": 0,
+                              "latest_date": str(as_of)}  # fmt: skip
+    try:
+        con = connect_read()
+        try:
+            res = build_charts(con, as_of)
+        finally:
+            con.close()
+    except Exception as exc:  # the data are loaded and scored: a chart failure is reported, not fatal
+        return {**row, "outcome": "failed", "message": f"charts: {type(exc).__name__}: {exc}"}
+    create_markdown_artifact(
+        key="daily-report",
+        markdown=f"# flowscope {as_of}\n\n{len(res.charts)} charts; report page: `{res.index}`\n\n"
+        + "\n".join(f"- {n}" for n in res.notes),
+    )
+    return {**row, "outcome": "ok", "rows_new": len(res.charts), "message": res.line()}
+
+
 @flow(name="flowscope-daily", log_prints=True)
 def daily(
-    as_of: date | None = None, datasets: list[str] | None = None, offline: bool = False, signals: bool = True
+    as_of: date | None = None, datasets: list[str] | None = None, offline: bool = False, signals: bool = True,
+    charts: bool = True,
 ) -> list[dict[str, object]]:
-    """The daily pipeline for ``as_of`` (default today, UTC). Returns one summary row per dataset."""
-    as_of = as_of or date.today()
+    """The daily pipeline for ``as_of`` (default today in New York). Returns one summary row per dataset."""
+    as_of = as_of or datetime.now(ZoneInfo("America/New_York")).date()
     names = list(datasets or DATASETS)
     unknown = [n for n in names if n not in DATASETS]
     if unknown:
@@ -68,6 +97,8 @@ def daily(
             rows.append(ingest_dataset(name, as_of, offline))
         if signals:
             rows.append(publish_signals(as_of))
+        if charts:
+            rows.append(export_charts(as_of))
     create_table_artifact(
         key="daily-summary",
         table=rows,
