@@ -55,7 +55,7 @@ def test_daily_live_loads_each_dataset_and_a_failure_does_not_stop_the_others(pr
     from flows.daily import daily
 
     _calls, state = mock_network
-    rows = {r["dataset"]: r for r in daily(as_of=AS_OF, datasets=PAIR)}
+    rows = {r["dataset"]: r for r in daily(as_of=AS_OF, datasets=PAIR, charts=False)}
     assert rows["cftc_tff"]["outcome"] == "ok" and rows["cftc_tff"]["rows_new"] == 2
     assert rows["cboe_putcall"]["outcome"] == "ok"
     assert "not published yet: 2026-08-07" in rows["cboe_putcall"]["message"]
@@ -68,7 +68,7 @@ def test_daily_live_loads_each_dataset_and_a_failure_does_not_stop_the_others(pr
     # the next run: the CFTC API is down (and the zip fallback 404s); Cboe goes on.
     state["cftc_status"] = 503
     before = connect_read(warehouse).execute("select * from raw.cftc__tff order by all").fetchall()
-    rows = {r["dataset"]: r for r in daily(as_of=AS_OF, datasets=PAIR)}
+    rows = {r["dataset"]: r for r in daily(as_of=AS_OF, datasets=PAIR, charts=False)}
     assert rows["cftc_tff"]["outcome"] == "failed" and "HTTP 404" in rows["cftc_tff"]["message"]
     assert rows["cboe_putcall"]["outcome"] in ("ok", "unchanged")
     assert connect_read(warehouse).execute("select * from raw.cftc__tff order by all").fetchall() == before
@@ -82,13 +82,17 @@ def test_daily_offline_rebuilds_a_new_warehouse_from_the_raw_store(prefect_harne
     pipeline.import_paths("cftc_tff", [src])
     rows = daily(as_of=AS_OF, datasets=PAIR, offline=True)
     outcomes = {r["dataset"]: r["outcome"] for r in rows}
-    assert outcomes == {"cftc_tff": "unchanged", "cboe_putcall": "empty", "signals": "ok"}
+    assert outcomes == {"cftc_tff": "unchanged", "cboe_putcall": "empty", "signals": "ok", "charts": "ok"}
+    # the charts are the last step: the report page of the day and one chart's three formats
+    day_dir = warehouse.exports_dir / AS_OF.isoformat()
+    assert (day_dir / "index.html").stat().st_size > 100_000  # Vega inlined
+    assert {p.suffix for p in day_dir.glob("cot_positioning.*")} == {".png", ".svg", ".json"}
 
     new_dir = tmp_path / "rebuilt"
     shutil.copytree(warehouse.raw_dir, new_dir / "raw")
     monkeypatch.setenv("FLOWSCOPE_WAREHOUSE", str(new_dir / "flowscope.duckdb"))
     # an as-of before the newest row: the replay judges each payload by the day it was received
-    rows = {r["dataset"]: r for r in daily(as_of=date(2026, 8, 1), datasets=["cftc_tff"], offline=True)}
+    rows = {r["dataset"]: r for r in daily(as_of=date(2026, 8, 1), datasets=["cftc_tff"], offline=True, charts=False)}
     assert rows["cftc_tff"]["outcome"] == "ok" and rows["cftc_tff"]["rows_new"] == 2
     con = connect_read()
     assert con.execute("select count(*) from analytics.cot_positioning").fetchone() == (2,)
@@ -109,7 +113,7 @@ def test_summary_is_published_as_a_table_artifact(prefect_harness, warehouse, mo
 
     from flows.daily import daily
 
-    daily(as_of=AS_OF, datasets=["cftc_tff"])
+    daily(as_of=AS_OF, datasets=["cftc_tff"], charts=False)
     with get_client(sync_client=True) as client:
         arts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["daily-summary"])))
     assert arts and arts[-1].type == "table"
