@@ -10,6 +10,7 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -277,7 +278,10 @@ def charts(
     from flows.charts.build import build_charts
     from flows.warehouse import connect_read
 
-    day = date.fromisoformat(as_of) if as_of else date.today()
+    try:
+        day = date.fromisoformat(as_of) if as_of else datetime.now(ZoneInfo("America/New_York")).date()
+    except ValueError:
+        _fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)")
     try:
         con = connect_read()
         try:

@@ -14,10 +14,11 @@ Runs in Prefect's local mode: no server to start (an ephemeral API is started in
 
 from __future__ import annotations
 
+import traceback
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
@@ -71,6 +72,7 @@ def export_charts(as_of: date) -> dict[str, object]:
         finally:
             con.close()
     except Exception as exc:  # the data are loaded and scored: a chart failure is reported, not fatal
+        get_run_logger().error("charts for %s failed:\n%s", as_of, traceback.format_exc())
         return {**row, "outcome": "failed", "message": f"charts: {type(exc).__name__}: {exc}"}
     create_markdown_artifact(
         key="daily-report",
@@ -82,7 +84,10 @@ def export_charts(as_of: date) -> dict[str, object]:
 
 @flow(name="flowscope-daily", log_prints=True)
 def daily(
-    as_of: date | None = None, datasets: list[str] | None = None, offline: bool = False, signals: bool = True,
+    as_of: date | None = None,
+    datasets: list[str] | None = None,
+    offline: bool = False,
+    signals: bool = True,
     charts: bool = True,
 ) -> list[dict[str, object]]:
     """The daily pipeline for ``as_of`` (default today in New York). Returns one summary row per dataset."""

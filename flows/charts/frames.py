@@ -158,7 +158,7 @@ def headline(con: duckdb.DuckDBPyConnection, as_of: date, symbols: Sequence[str]
             }
         )
     )
-    order = pl.DataFrame({"symbol": list(symbols)})
+    order = pl.DataFrame({"symbol": list(symbols)}, schema={"symbol": pl.String})
     return order.join(got, on="symbol", how="left").select(
         "symbol", "date", "regime", "rule", "cps", "pfd", "z_fm", "z_pm"
     )
@@ -353,7 +353,9 @@ def etf_flows(
             [list(symbols), grid[0], as_of],
         )
     raw = raw.group_by(["date", "symbol"]).agg(pl.col("flow_usd").first())
-    syms = pl.DataFrame({"symbol": [s for s in symbols if s in set(raw["symbol"].to_list())]})
+    syms = pl.DataFrame(
+        {"symbol": [s for s in symbols if s in set(raw["symbol"].to_list())]}, schema={"symbol": pl.String}
+    )
     full = syms.join(pl.DataFrame({"date": grid}, schema={"date": pl.Date}), how="cross").join(
         raw, on=["date", "symbol"], how="left"
     )

@@ -82,7 +82,8 @@ def test_daily_offline_rebuilds_a_new_warehouse_from_the_raw_store(prefect_harne
     pipeline.import_paths("cftc_tff", [src])
     rows = daily(as_of=AS_OF, datasets=PAIR, offline=True)
     outcomes = {r["dataset"]: r["outcome"] for r in rows}
-    assert outcomes == {"cftc_tff": "unchanged", "cboe_putcall": "empty", "signals": "ok", "charts": "ok"}
+    expected = {"cftc_tff": "unchanged", "cboe_putcall": "empty", "signals": "ok", "charts": "ok"}
+    assert outcomes == expected, [r["message"] for r in rows]
     # the charts are the last step: the report page of the day and one chart's three formats
     day_dir = warehouse.exports_dir / AS_OF.isoformat()
     assert (day_dir / "index.html").stat().st_size > 100_000  # Vega inlined

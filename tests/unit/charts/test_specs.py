@@ -276,3 +276,13 @@ def test_an_empty_frame_gives_a_chart_that_says_why(fn: str) -> None:
     s = spec(empty)
     assert s["mark"]["type"] == "text" and rows(s)[0]["text"]
     assert s["title"]["subtitle"][-1] == f"as of {AS_OF}"
+
+
+def test_svg_ids_are_renumbered_so_the_same_chart_gives_the_same_file() -> None:
+    from flows.charts.export import stable_svg
+
+    a = '<path fill="url(#gradient_4)"/><linearGradient id="gradient_4"/><g clip-path="url(#clip7)"/><x id="clip7"/>'
+    b = '<path fill="url(#gradient_0)"/><linearGradient id="gradient_0"/><g clip-path="url(#clip_0)"/><x id="clip_0"/>'
+    assert stable_svg(a) == b
+    two = stable_svg('<a id="gradient_9"/><b id="gradient_3"/><c fill="url(#gradient_9)"/>')
+    assert two == '<a id="gradient_0"/><b id="gradient_1"/><c fill="url(#gradient_0)"/>'
