@@ -30,36 +30,31 @@ Definitions (METHODS.md §1.4, §3.1-3.3, §4.3-4.4; windows from ``config/signa
   composite: ES, NQ, pcs, mean ETF efp z, mean ticker scp z (at least 2), re-standardised.
 - A component older than its staleness limit (days from its newest input's date to D) is null.
 
-DEVIATIONS: places where ``flows.signals`` departs from METHODS. The reference follows METHODS
-when the corresponding ``Conventions`` flag is False and reproduces ``flows.signals`` when True
-(the benchmark's default, so that its equality check is about everything else; each flag is
-printed by the benchmark and described in its report):
+DEVIATIONS: places where ``flows.signals`` departed from METHODS. The reference follows METHODS
+when the corresponding ``Conventions`` flag is False and reproduces the old ``flows.signals``
+behaviour when True. All are fixed in ``flows.signals`` now, so every default is False (the
+benchmark's equality check is against METHODS); the flags stay to measure what each one changed:
 
-- ``ts_first_window_125``: ``measures.trend_stat`` counts the missing first return as 0, so the
-  first TS_126 of every price series is computed from 125 returns (METHODS §1.4: 126); it then sits
-  in the Z_252(pm) window of the next 252 days (and in pfd, its z, regimes).
-- ``percentile_daily_grid``: ``build._score_rows`` ranks every score's *daily carried* values over
-  252 trading days, also for weekly COT (METHODS §3.3: PR_156w on the weekly series), bi-monthly
-  short interest (PR over 48 settlements) and quarterly fm; METHODS §1.8 forbids statistics on
-  forward-filled grids. The METHODS variant ranks the native series as known at D.
-- ``etf_efp_daily_frac``: ETF EFP = Σ_20d of each day's flow / the previous day's assets (a
-  documented approximation) vs METHODS §4.4a Σ_20d F / AUM_{t−20}.
-- ``weights_last_seen``: a stock's weight in ETF k is the last weight *the stock* had in any public
-  snapshot of k (``to_daily`` over that stock's rows), so a stock dropped from k keeps its old
-  weight for ever; METHODS §4.4a: the weight in k's latest public holdings file (0 when not held).
+- ``ts_first_window_125``: the first TS_126 was computed from 125 returns (a missing return counted
+  as 0). Fixed in ``measures.trend_stat``.
+- ``percentile_daily_grid``: every score's percentile ranked its *daily carried* values over 252
+  days, also for weekly COT (METHODS §4.3: PR_156w on the weekly series) and bi-monthly short
+  interest (PR over 48 settlements). Fixed for fut and scp (``components.component(native_pr=)``:
+  PR_W with the fixed 1/W of METHODS §4.3 on the native series as known at D); fm (quarterly) still
+  ranks its daily values, as here.
+- ``etf_efp_daily_frac``: ETF EFP was Σ_20d of each day's flow / the previous day's assets instead of
+  METHODS §4.4a Σ_20d F / AUM_{t−20}. Fixed in ``components.etf_own_pressure``.
+- ``weights_last_seen``: a stock dropped from ETF k kept its last weight for ever; METHODS §4.4a: the
+  weight in k's latest public holdings file (0 when not held). Fixed in ``components.etf_weight_daily``.
   The synthetic universe keeps memberships constant, so this flag changes nothing there.
+- ``dv_adjusted_close``: dollar volume used the dividend-adjusted close; it is the as-traded close
+  times volume. Fixed (``inputs.py`` reads ``close_traded``).
+- ``short_flow_sum_poisons``: an ETF with fewer than 15 flow days in its window voided the stock's
+  EFP. Fixed (a short window is null, not present).
 
-- ``dv_adjusted_close``: the stock's dollar volume is computed from the dividend-adjusted close
-  (``coalesce(adj_close, close)``, the price column ``flows.signals.inputs`` reads) times volume;
-  dollar volume is the as-traded close times volume, so older DV is understated by the cumulative
-  dividend factor and EFP overstated.
-- ``short_flow_sum_poisons``: when an ETF holding the stock has fewer than 15 flow days in its
-  20-day window, its sum is NaN (not null) in ``etf_flow_pressure``: it still counts as present,
-  so the stock's EFP becomes null even when the other ETFs have full windows, and its age counts.
-  METHODS: Σ over the ETFs with data (missing is never zero, but one ETF's gap does not void the rest).
-
-Not covered by the synthetic universe: revisions of the datasets ``flows.signals`` reads through
-latest-version views (see the benchmark report).
+Revisions of the view-read datasets (put/call, prices, ETF flows, holdings, fundamentals) are kept
+as versions by ``flows.signals.inputs`` (view snapshots before each revision moment); the reference
+reads every version from the raw tables. The synthetic universe revises COT and short interest.
 """
 
 from __future__ import annotations
@@ -91,10 +86,10 @@ class Conventions:
     """True = reproduce ``flows.signals`` at a documented deviation from METHODS (see the module doc)."""
 
     ts_first_window_125: bool = False  # fixed in flows.signals (a missing return is never zero)
-    percentile_daily_grid: bool = True
-    etf_efp_daily_frac: bool = True
-    weights_last_seen: bool = True
-    dv_adjusted_close: bool = True
+    percentile_daily_grid: bool = False  # fixed for fut and scp (native-grid PR_W, components.component)
+    etf_efp_daily_frac: bool = False  # fixed in flows.signals (components.etf_own_pressure)
+    weights_last_seen: bool = False  # fixed in flows.signals (components.etf_weight_daily)
+    dv_adjusted_close: bool = False  # fixed in flows.signals (DV = as-traded close x volume)
     short_flow_sum_poisons: bool = False  # fixed in flows.signals (NaN windows are null, not present)
 
     @classmethod
@@ -527,7 +522,7 @@ class Reference:
             pr = pr_lo = pd.Series(np.nan, index=idx)
             if derived:
                 pr, pr_lo = percentile(value, self.d_w, min(self.d_w, 20))
-            if derived and not self.conv.percentile_daily_grid and name in ("fut", "scp"):
+            if not self.conv.percentile_daily_grid and name in ("fut", "scp"):  # native: from stage1
                 owner = sym
                 if name == "fut" and sym not in ("ES", "NQ"):
                     owner = ("nq" if sym in self.nq else self.default_fut).upper()

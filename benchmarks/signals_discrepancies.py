@@ -36,8 +36,20 @@ from flows.signals.normalise import percentile_rank  # noqa: E402
 UTC_US = pl.Datetime("us", "UTC")
 
 
+STATUS = {
+    1: "fixed (measures.trend_stat: a missing return is never zero)",
+    2: "fixed (components.etf_weight_daily: the ETF's latest file, 0 when not listed)",
+    3: "fixed (rolling_on_days: a short window is null, not present)",
+    4: "fixed (components.etf_flow_pressure: DV = close_traded x volume)",
+    5: "open, documented approximation (components.etf_flow_pressure)",
+    6: "open, documented (build._score_rows)",
+    7: "open, tolerated by the benchmark comparison and counted",
+    8: "fixed (inputs._versioned: view snapshots before each revision moment keep every version)",
+}
+
+
 def show(n: int, title: str, signals: object, methods: object, why: str) -> None:
-    print(f"{n}. {title}\n   flows.signals: {signals}\n   METHODS:       {methods}\n   {why}\n")
+    print(f"{n}. {title}\n   flows.signals: {signals}\n   METHODS:       {methods}\n   {why}\n   status: {STATUS[n]}\n")
 
 
 def ts_first_window() -> None:
@@ -101,7 +113,7 @@ def short_window_voids() -> None:
     show(
         3,
         "EFP when one of the stock's ETFs has fewer than 15 flow days in the window",
-        f"EFP(A) = {value} (null), age_days = {out['age_days'][0]}",
+        f"EFP(A) = {value}, age_days = {out['age_days'][0]}",
         f"{0.5 * 20e6 / (20 * 1e6):.4f} from E1 alone (E2 missing, never zero, but it does not void E1)",
         "rolling_trading_sum returns NaN (not null): `is_not_null()` counts E2 as present and NaN poisons the sum.",
     )
@@ -111,14 +123,13 @@ def adjusted_dollar_volume() -> None:
     days = list(trading_days(date(2024, 1, 2), date(2024, 3, 28)))
     w = _weights([(date(2024, 1, 31), "E", "A", 0.5)])
     as_traded = comp.etf_flow_pressure(_flows("E", days), w, _prices("A", days, close=10.0), "A", days[-1:], False)
-    adjusted = comp.etf_flow_pressure(_flows("E", days), w, _prices("A", days, close=8.0), "A", days[-1:], False)
-    from flows.signals.inputs import QUERIES
+    both = _prices("A", days, close=8.0).with_columns(pl.lit(10.0).alias("close_traded"))  # as inputs.py reads
+    adjusted = comp.etf_flow_pressure(_flows("E", days), w, both, "A", days[-1:], False)
 
     show(
         4,
-        "EFP's dollar volume uses the dividend-adjusted close",
-        f"{adjusted['value'][0]:.4f} when adj_close = 8 (inputs.py reads "
-        f"`{'coalesce(adj_close, close) as close' if 'coalesce(adj_close, close)' in QUERIES['prices'] else '?'}`)",
+        "EFP's dollar volume: adjusted or as-traded close",
+        f"{adjusted['value'][0]:.4f} with adj_close = 8 and the traded close 10 (inputs.py: close, close_traded)",
         f"{as_traded['value'][0]:.4f} with the as-traded close 10 (dollar volume = price paid x shares)",
         "old dollar volume is understated by the cumulative dividend factor, so old EFP is overstated.",
     )

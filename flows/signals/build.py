@@ -45,10 +45,17 @@ class Built:
 
 
 def _score_rows(symbol: str, name: str, daily: pl.DataFrame, window: str, pr_window: int) -> pl.DataFrame:
+    """Score rows of one daily component frame. ``percentile``: the frame's own (weekly and
+    bi-monthly drivers rank their native series, ``components.component(native_pr=)``), else PR over
+    the last ``pr_window`` daily values (daily scores)."""
     vals = daily["value"].to_numpy().astype(float) if daily.height else np.array([])
+    if "percentile" in daily.columns:
+        pr = daily["percentile"].fill_null(np.nan).to_numpy().astype(float)
+    else:
+        pr = percentile_rank(vals, pr_window, min(pr_window, 20)) if vals.size else np.array([])
     return pl.DataFrame({
         "date": daily["date"], "symbol": symbol, "score": name, "value": daily["value"], "z": daily["z"],
-        "percentile": percentile_rank(vals, pr_window, min(pr_window, 20)) if vals.size else [],
+        "percentile": pr,
         "window": window, "warmup": daily["warmup"].fill_null(True), "age_days": daily["age_days"].cast(pl.Int32),
     }).with_columns(pl.col("percentile").fill_nan(None))  # fmt: skip
 
@@ -62,9 +69,11 @@ def _derived(days: Sequence[date], value: np.ndarray, w: int, mp: int, age: pl.S
 
 
 def _daily_close(px: pl.DataFrame, days: Sequence[date]) -> np.ndarray:
-    """Close on each decision day (the day's own bar, public at the close); NaN when missing."""
+    """Close on each decision day (the day's own bar as first published, at the close); NaN when
+    missing. A later revision of the bar does not change what day D saw."""
     grid = pl.DataFrame({"date": list(days)}, schema={"date": pl.Date})
-    got = grid.join(px.select("date", "close"), on="date", how="left")
+    first = px.sort("date", "available_at").unique("date", keep="first", maintain_order=True)
+    got = grid.join(first.select("date", "close"), on="date", how="left")
     return got["close"].fill_null(np.nan).to_numpy().astype(float)
 
 
@@ -129,7 +138,7 @@ def compute(inputs: Inputs, days: Sequence[date], cfg: dict[str, Any], universe:
         fq = inputs.fundamentals.filter(pl.col("symbol") == sym) if inputs.fundamentals.height else None
         fm = (
             comp.fundamental_momentum(fq, days, q_w, q_mp, stale["fundamentals"])
-            if fq is not None and fq.height >= 5
+            if fq is not None and fq["fiscal_period_end"].n_unique() >= 5
             else None
         )
         for name, frame in parts.items():
@@ -160,11 +169,14 @@ def compute(inputs: Inputs, days: Sequence[date], cfg: dict[str, Any], universe:
                 fm_value = _value(fm, n)
                 out_scores += csev_rows(sym, days, close, mkt_close, fm_value, comps, win["csev_weeks"], True)
             if fq is not None and fq.height:
-                ttm_rows = fq.filter(pl.col("ttm_eps").is_not_null()).select(
-                    pl.col("available_at").alias("event_at"), pl.col("fiscal_period_end").alias("key_date"),
-                    pl.col("ttm_eps").alias("value"), pl.col("ttm_eps").alias("stat")).sort("event_at")  # fmt: skip
-                from flows.signals.timeline import to_daily
+                from flows.signals.timeline import on_events, to_daily
 
+                # the newest quarter's TTM EPS as known at each publication (versions included)
+                ttm_rows = on_events(
+                    fq.select(pl.col("fiscal_period_end").alias("key_date"), pl.col("ttm_eps").alias("value"),
+                              "available_at", *(["version"] if "version" in fq.columns else [])),
+                    lambda vals, _dates: vals,
+                )  # fmt: skip
                 ttm = to_daily(ttm_rows, days, max_age_days=stale["fundamentals"])["stat"]
                 out_scores += decomposition_rows(sym, days, close, ttm.fill_null(np.nan).to_numpy().astype(float))
 
@@ -203,9 +215,10 @@ def persistence_rows(inputs: Inputs, as_of: date, universe: dict[str, Any]) -> p
     their native grids (weekly COT net change, bi-monthly ΔDTC, daily ETF flows, daily put/call)."""
     rows = []
     symbols = [*universe["tickers"], *universe["etfs"], universe["market"]]
+    prices, flows, put_call = inputs.latest("prices"), inputs.latest("flows"), inputs.latest("put_call")
     for sym in symbols:
-        if inputs.prices.height:
-            px = inputs.prices.filter((pl.col("symbol") == sym) & (pl.col("date") <= as_of)).sort("date").tail(505)
+        if prices.height:
+            px = prices.filter((pl.col("symbol") == sym) & (pl.col("date") <= as_of)).sort("date").tail(505)
             if px.height > 60:
                 r = np.diff(np.log(px["close"].to_numpy().astype(float)))
                 rows += [(sym, p) for p in return_profile(r)]
@@ -217,8 +230,8 @@ def persistence_rows(inputs: Inputs, as_of: date, universe: dict[str, Any]) -> p
                     (sym, p)
                     for p in driver_profile("dtc_change", np.diff(si["days_to_cover"].to_numpy().astype(float)))
                 ]
-        if inputs.flows.height and sym in set(universe["etfs"]) | {universe["market"]}:
-            fl = inputs.flows.filter(pl.col("symbol") == sym).sort("date").tail(504)
+        if flows.height and sym in set(universe["etfs"]) | {universe["market"]}:
+            fl = flows.filter(pl.col("symbol") == sym).sort("date").tail(504)
             if fl.height > 20:
                 rows += [(sym, p) for p in driver_profile("etf_flow", fl["flow_usd"].to_numpy().astype(float), vr_q=5)]
     if inputs.cot.height:
@@ -228,8 +241,8 @@ def persistence_rows(inputs: Inputs, as_of: date, universe: dict[str, Any]) -> p
             if c.height > 20:
                 net = (c["asset_mgr_net_contracts"] + c["lev_funds_net_contracts"]).to_numpy().astype(float)
                 rows += [(key.upper(), p) for p in driver_profile("cot_net_change", np.diff(net))]
-    if inputs.put_call.height:
-        pc = inputs.put_call.filter(pl.col("segment") == "equity").sort("trade_date").tail(253)
+    if put_call.height:
+        pc = put_call.filter(pl.col("segment") == "equity").sort("trade_date").tail(253)
         if pc.height > 20:
             rows += [
                 ("MARKET", p) for p in driver_profile("put_call", np.diff(np.log(pc["put_call_ratio"].to_numpy())), 5)

@@ -21,8 +21,8 @@ import numpy as np
 import polars as pl
 
 from flows.signals import measures
-from flows.signals.normalise import warmup_mask, zscore
-from flows.signals.timeline import last_of, on_events, to_daily
+from flows.signals.normalise import percentile_rank_w, warmup_mask, zscore
+from flows.signals.timeline import last_of, on_events, on_events_many, to_daily
 
 DAILY_SCHEMA = {"date": pl.Date, "value": pl.Float64, "z": pl.Float64, "age_days": pl.Int64, "warmup": pl.Boolean}
 Transform = Callable[[np.ndarray], np.ndarray]  # raw driver values (by key date) -> component values
@@ -38,9 +38,12 @@ def component(
     min_periods: int,
     max_age: int,
     sign: float = 1.0,
+    native_pr: int | None = None,
 ) -> pl.DataFrame:
     """Generic component: transform the driver series as known at each publication, z-score it on
-    its own trailing history (``sign`` flips the z), and carry both to the decision days."""
+    its own trailing history (``sign`` flips the z), and carry both to the decision days. With
+    ``native_pr`` = W the frame also has ``percentile``: PR_W of the component on its native grid as
+    known at each publication (METHODS §4.3 and §1.8: never ranked on the forward-filled daily grid)."""
     cols = [pl.col(key).alias("key_date"), value.cast(pl.Float64).alias("value"), pl.col("available_at")]
     rows = frame.select([*cols, *(["version"] if "version" in frame.columns else [])])
 
@@ -53,15 +56,22 @@ def component(
     def warm(vals: np.ndarray, dates: np.ndarray) -> np.ndarray:
         return warmup_mask(transform(vals), window).astype(float)
 
-    ev = on_events(rows, z, last_of(z)).drop("value")
-    ev = ev.join(on_events(rows, comp, last_of(comp)).select("event_at", pl.col("stat").alias("value")), on="event_at")
-    ev = ev.join(on_events(rows, warm, last_of(warm)).select("event_at", pl.col("stat").alias("w")), on="event_at")
+    stats = {"stat": z, "comp": comp, "w": warm}
+    if native_pr:
+        stats["pr"] = lambda vals, dates: percentile_rank_w(transform(vals), native_pr)
+    ev = on_events_many(rows, stats).drop("value").rename({"comp": "value"})
     daily = to_daily(ev.select("event_at", "key_date", "value", "stat"), days, max_age_days=max_age)
     flags = to_daily(ev.select("event_at", "key_date", "value", pl.col("w").alias("stat")), days)
     out = daily.rename({"stat": "z"}).join(
         flags.select("date", (pl.col("stat") > 0).alias("warmup")), on="date", how="left"
     )
     out = out.with_columns(pl.col("value").fill_nan(None), pl.col("z").fill_nan(None))  # missing is null, never 0
+    if native_pr:
+        pr = to_daily(
+            ev.select("event_at", "key_date", "value", pl.col("pr").alias("stat")), days, max_age_days=max_age
+        )
+        out = out.join(pr.select("date", pl.col("stat").fill_nan(None).alias("percentile")), on="date", how="left")
+        return out.select(*DAILY_SCHEMA, "percentile").cast({**DAILY_SCHEMA, "percentile": pl.Float64})
     return out.select(list(DAILY_SCHEMA)).cast(DAILY_SCHEMA)
 
 
@@ -76,7 +86,7 @@ def futures_positioning(cot: pl.DataFrame, days: Sequence[date], window: int = 1
     ``cot``: report_date, available_at, [version], asset_mgr_net_contracts, lev_funds_net_contracts,
     open_interest_contracts (one contract code). ``value`` = net fraction of open interest."""
     net = (pl.col("asset_mgr_net_contracts") + pl.col("lev_funds_net_contracts")) / pl.col("open_interest_contracts")
-    return component(cot, "report_date", net, days, identity, window, min_periods, max_age)
+    return component(cot, "report_date", net, days, identity, window, min_periods, max_age, native_pr=window)
 
 
 def options_crowding(pc: pl.DataFrame, days: Sequence[date], window: int = 252, min_periods: int = 126,
@@ -100,7 +110,9 @@ def short_covering(si: pl.DataFrame, days: Sequence[date], window: int = 48, min
     def neg_change(vals: np.ndarray) -> np.ndarray:
         return -np.concatenate(([np.nan], np.diff(vals)))
 
-    return component(si, "settlement_date", pl.col("days_to_cover"), days, neg_change, window, min_periods, max_age)
+    return component(
+        si, "settlement_date", pl.col("days_to_cover"), days, neg_change, window, min_periods, max_age, native_pr=window
+    )
 
 
 def price_momentum(prices: pl.DataFrame, days: Sequence[date], trend_days: int = 126, window: int = 252,
@@ -203,6 +215,65 @@ def rolling_on_days(frame: pl.DataFrame, key: str, value: pl.Expr, days: Sequenc
     )
 
 
+def window_start_value(vals: np.ndarray, dates: np.ndarray, days: int = 20) -> np.ndarray:
+    """The value of the first row within the last ``days`` trading days of each row (the row that
+    opens its window, as ``rolling_trading_sum`` counts it)."""
+    if vals.size == 0:
+        return vals
+    ti = trading_index(dates)
+    return vals[np.searchsorted(ti, ti - days + 1, side="left")]
+
+
+def etf_own_pressure(flows: pl.DataFrame, days: Sequence[date], n: int = 20, min_days: int = 15,
+                     max_age: int = 10) -> pl.DataFrame:  # fmt: skip
+    """ETF k's own EFP = Σ_20d F / AUM_{t−20} (METHODS §4.4a), as known at each decision day: the
+    trailing n-trading-day dollar flow over the assets before the window's first flow day
+    (``assets_before_usd``). ``flows``: date, available_at, [version], flow_usd, assets_before_usd
+    (one ETF). Returns date, key_date, value (fraction of AUM), age_days."""
+    base = [pl.col("date").alias("key_date"), pl.col("available_at")]
+    base += [pl.col("version")] if "version" in flows.columns else []
+    usd = flows.select(*base, pl.col("flow_usd").cast(pl.Float64).alias("value"))
+    # same rows as the dollar flows (a missing AUM is NaN, not a dropped row), so the windows align
+    aum = flows.filter(pl.col("flow_usd").is_not_null()).select(
+        *base, pl.col("assets_before_usd").cast(pl.Float64).fill_null(float("nan")).alias("value")
+    )
+    s = on_events_many(usd, {"sum": lambda v, d: rolling_trading_sum(v, d, n, min_days)})
+    a = on_events_many(aum, {"aum": lambda v, d: window_start_value(v, d, n)})
+    ev = s.join(a.select("event_at", "aum"), on="event_at", how="left").with_columns(
+        (pl.col("sum") / pl.col("aum")).alias("stat")
+    )
+    return to_daily(ev.select("event_at", "key_date", "value", "stat"), days, max_age_days=max_age).select(
+        "date", "key_date", pl.col("stat").fill_nan(None).alias("value"), "age_days"
+    )
+
+
+def etf_weight_daily(snapshots: pl.DataFrame, symbol: str, days: Sequence[date]) -> pl.DataFrame:
+    """date, w, age_w: the stock's weight in one ETF's latest holdings file public at each decision
+    (METHODS §4.4a): 0 when the file does not list the stock, null before the stock first appears
+    in a public file of the ETF. ``snapshots``: as_of_date, available_at, [version], symbol,
+    weight_frac, every row of the ETF's files (all symbols, all versions). age_w = days from the
+    file's date to the decision day."""
+    grid = pl.DataFrame({"date": list(days)}, schema={"date": pl.Date})
+    mine = snapshots.filter(pl.col("symbol") == symbol)
+    if mine.height == 0:
+        return grid.with_columns(pl.lit(None, pl.Float64).alias("w"), pl.lit(None, pl.Int64).alias("age_w"))
+    first_seen = mine["available_at"].min()
+    ver = pl.col("version") if "version" in snapshots.columns else pl.lit(1)
+    rows = snapshots.select("as_of_date", "available_at", ver.alias("version"), "symbol", "weight_frac")
+    events = rows.filter(pl.col("available_at") >= first_seen)["available_at"].unique().sort().to_list()
+    out = []
+    for at in events:
+        known = rows.filter(pl.col("available_at") <= at)
+        newest = known["as_of_date"].max()
+        own = known.filter((pl.col("as_of_date") == newest) & (pl.col("symbol") == symbol)).sort("version")
+        w = float(own["weight_frac"][-1]) if own.height and own["weight_frac"][-1] is not None else 0.0
+        out.append({"event_at": at, "key_date": newest, "value": w, "stat": w})
+    ev = pl.DataFrame(
+        out, schema={"event_at": pl.Datetime("us", "UTC"), "key_date": pl.Date, "value": pl.Float64, "stat": pl.Float64}
+    )
+    return to_daily(ev, days).select("date", pl.col("stat").alias("w"), pl.col("age_days").alias("age_w"))
+
+
 def etf_flow_pressure(
     flows: pl.DataFrame,
     weights: pl.DataFrame,
@@ -218,9 +289,13 @@ def etf_flow_pressure(
 ) -> pl.DataFrame:
     """EFP (METHODS §4.4a, Lou-style FIT for ETFs with PSF = 1), as known at each decision day.
 
-    Stock i: Σ_k w_{k,i} · Σ_{20d} F_k / Σ_{20d} DV_i, w the latest holdings weight public by the
-    decision (held constant between snapshots), F the ETF's dollar flow, DV = close × volume.
-    ETF k itself: Σ_{20d} F_k / AUM_k, AUM = shares outstanding × NAV at the start of the window.
+    Stock i: Σ_k w_{k,i} · Σ_{20d} F_k / Σ_{20d} DV_i, w the stock's weight in ETF k's latest holdings
+    file public by the decision (0 when that file does not list it; held constant between files;
+    ``etf_weight_daily``), F the ETF's dollar flow, DV = as-traded close × volume (the price paid,
+    not the dividend-adjusted close).
+    ETF k itself: Σ_{20d} F_k / AUM_k, AUM = the fund's assets before the window's first flow day
+    (``etf_own_pressure``; without ``assets_before_usd`` the sum of daily ``flow_frac_aum``, which
+    equals it only while flows are small).
     Inputs: ``flows`` (date, symbol, flow_usd, shares_outstanding, nav_usd, available_at),
     ``weights`` (as_of_date, etf, symbol, weight_frac, available_at), ``prices`` (date, symbol,
     close, volume, available_at). ``value`` is a fraction of dollar volume (stock) or AUM (ETF);
@@ -228,28 +303,24 @@ def etf_flow_pressure(
     which are held constant between snapshots: their age is part of the reading)."""
     grid = pl.DataFrame({"date": list(days)}, schema={"date": pl.Date})
     if is_etf:
-        # Σ_20d of each day's flow over the previous day's assets (flow_frac_aum): equals
-        # Σ F / AUM_{t−20} up to the drift of assets inside the window (documented approximation).
         own = flows.filter(pl.col("symbol") == symbol)
-        f20 = rolling_on_days(own, "date", pl.col("flow_frac_aum"), days, n, min_days, max_age)
+        if "assets_before_usd" in own.columns:
+            f20 = etf_own_pressure(own, days, n, min_days, max_age)
+        else:  # frames without assets (hand-made inputs): Σ_20d of each day's flow_frac_aum
+            f20 = rolling_on_days(own, "date", pl.col("flow_frac_aum"), days, n, min_days, max_age)
         out = grid.join(f20, on="date", how="left").rename({"value": "efp"})
     else:
         held = weights.filter(pl.col("symbol") == symbol)
         etfs = sorted(set(held["etf"].to_list()))
-        dv_rows = prices.filter(pl.col("symbol") == symbol).with_columns(
-            (pl.col("close") * pl.col("volume")).alias("dv")
-        )
+        px = prices.filter(pl.col("symbol") == symbol)
+        traded = pl.col("close_traded") if "close_traded" in px.columns else pl.col("close")
+        dv_rows = px.with_columns((traded * pl.col("volume")).alias("dv"))
         dv20 = rolling_on_days(dv_rows, "date", pl.col("dv"), days, n, min_days, max_age).rename(
             {"value": "dv20", "age_days": "age_dv", "key_date": "kd_dv"})  # fmt: skip
         out = grid.join(dv20, on="date", how="left").with_columns(pl.lit(0.0).alias("num"), pl.lit(0).alias("n_etf"),
                                                                    pl.lit(0).alias("age_days"))  # fmt: skip
         for k in etfs:
-            w = held.filter(pl.col("etf") == k).select(
-                pl.col("available_at").alias("event_at"), pl.col("as_of_date").alias("key_date"),
-                pl.col("weight_frac").alias("value"), pl.col("weight_frac").alias("stat"))  # fmt: skip
-            wd = to_daily(w.sort("event_at"), days).select(
-                "date", pl.col("stat").alias("w"), pl.col("age_days").alias("age_w")
-            )
+            wd = etf_weight_daily(weights.filter(pl.col("etf") == k), symbol, days)
             fk = rolling_on_days(
                 flows.filter(pl.col("symbol") == k), "date", pl.col("flow_usd"), days, n, min_days, max_age
             )

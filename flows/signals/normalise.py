@@ -5,6 +5,8 @@
   see ``warmup_mask``); before ``min_periods`` the value is null.
 - ``robust_zscore``: median / (1.4826 · MAD) over the same trailing window, clipped to ±3.
 - ``percentile_rank``: 100 · share of the last W values (t included) that are ≤ x_t.
+- ``percentile_rank_w``: METHODS §4.3 as written, 100 · (1/W) · #{s in [t−W+1, t]: x_s ≤ x_t} (a
+  fixed denominator W: used on the native grids of weekly and bi-monthly drivers).
 - ``minmax``: 100 · (x_t − min_W) / (max_W − min_W), "COT index" style, t included.
 - ``composite``: equal-weighted mean of component z-scores with a minimum number present.
 Windows: daily W = 252 (min 126), weekly W = 156, bi-monthly short interest W = 48.
@@ -83,6 +85,17 @@ def percentile_rank(x: ArrayLike, window: int, min_periods: int | None = None) -
     with np.errstate(invalid="ignore", divide="ignore"):
         pr = 100.0 * le / n
     pr[(n < min_periods) | ~np.isfinite(a)] = math.nan
+    return pr
+
+
+def percentile_rank_w(x: ArrayLike, window: int) -> np.ndarray:
+    """100 · (1/W) · #{s in [t−W+1, t] : x_s ≤ x_t} (METHODS §4.3); NaN where x_t is missing."""
+    a = np.asarray(x, dtype=float)
+    pad = np.concatenate((np.full(window - 1, math.nan), a))
+    win = sliding_window_view(pad, window)
+    le = np.sum(np.isfinite(win) & (win <= a[:, None]), axis=1)
+    pr = 100.0 * le / window
+    pr[~np.isfinite(a)] = math.nan
     return pr
 
 

@@ -76,7 +76,7 @@ def publish(con: duckdb.DuckDBPyConnection, as_of: date, *, full: bool = False, 
     persistence = persistence_rows(inputs, as_of, uni)
     history = con.sql("select date, symbol, regime from signals.regimes where date < ?", params=[new_days[0]]).pl()
     all_regimes = pl.concat([history, regimes.select("date", "symbol", "regime")]) if regimes.height else history
-    scenarios = scenario_rows(all_regimes, inputs.prices, as_of, cfg)
+    scenarios = scenario_rows(all_regimes, inputs.latest("prices"), as_of, cfg)
     _write(con, new_days[0], as_of, scores, regimes, persistence, scenarios, mode, started, notes)
     return PublishResult(as_of, mode, len(new_days), scores.height, regimes.height, persistence.height,
                          scenarios.height, notes + built.notes)  # fmt: skip

@@ -9,15 +9,15 @@ latest version of each key_date available by then — and only then carry the re
 daily grid with an as-of join, recording its age. The driver itself is never forward-filled before
 a statistic is computed (that would manufacture autocorrelation, METHODS §1.8).
 
-Fast path: when every key has one version and rows were published in key order, the series known
-at the event of row i is exactly rows 0..i, so one vectorised pass over the series is identical to
-the event loop. Otherwise (revisions, out-of-order publication) the loop recomputes on each event.
+Cost: one statistic call per run of events that only append newer keys (``on_events``), so a
+series without revisions costs one vectorised pass, and each revision or late publication one more.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time
+from itertools import pairwise
 
 import numpy as np
 import polars as pl
@@ -37,53 +37,85 @@ def decision_time(d: date, hhmm: str = "16:00") -> datetime:
     return datetime.combine(d, time(hh, mm), tzinfo=NEW_YORK).astimezone(UTC)
 
 
-def _is_fast(frame: pl.DataFrame) -> bool:
-    if frame.height == 0:
-        return True
-    single = frame["key_date"].n_unique() == frame.height
-    ordered = frame.sort("key_date")["available_at"].is_sorted()
-    return bool(single and ordered)
-
-
 def on_events(
     frame: pl.DataFrame,
     series_stat: SeriesStat,
-    last_stat: LastStat,
+    last_stat: LastStat | None = None,
 ) -> pl.DataFrame:
+    """One statistic at every publication event (``on_events_many`` with a single ``stat``)."""
+    return on_events_many(frame, {"stat": series_stat})
+
+
+def on_events_many(frame: pl.DataFrame, stats: dict[str, SeriesStat]) -> pl.DataFrame:
     """Evaluate a statistic at every publication event of one driver series.
 
     ``frame``: columns key_date (Date), value (Float64), available_at (Datetime UTC) and optionally
-    version (Int). Returns (event_at, key_date, value, stat): one row per event, ``key_date`` the
-    newest date known then, ``stat`` the statistic on the series as known at ``event_at``.
+    version (Int). Returns (event_at, key_date, value, <one column per stat>): one row per event,
+    ``key_date`` the newest date known then, each stat on the series as known at ``event_at``.
+
+    Events are split into segments: a segment starts at an event that changes or inserts a key at or
+    before the newest key already known (a revision, a late publication) and goes on while events only
+    append newer keys. Within a segment the series known at each event is a prefix of the series
+    known at the segment's end, so one trailing ``series_stat`` call per segment gives every event's
+    statistic exactly (a series without revisions is one call per stat).
     """
+    schema = {"event_at": pl.Datetime("us", "UTC"), "key_date": pl.Date, "value": pl.Float64}
+    schema |= {name: pl.Float64 for name in stats}
     if "version" not in frame.columns:
         frame = frame.with_columns(pl.lit(1).alias("version"))
-    frame = frame.filter(pl.col("value").is_not_null()).sort("key_date", "version")
+    frame = frame.filter(pl.col("value").is_not_null()).sort("available_at", "key_date", "version")
     if frame.height == 0:
-        return pl.DataFrame(schema={"event_at": pl.Datetime("us", "UTC"), "key_date": pl.Date, "value": pl.Float64,
-                                    "stat": pl.Float64})  # fmt: skip
-    if _is_fast(frame):
-        vals = frame["value"].to_numpy().astype(float)
-        dates = frame["key_date"].to_numpy().astype("datetime64[D]")
-        return pl.DataFrame({
-            "event_at": frame["available_at"], "key_date": frame["key_date"], "value": vals,
-            "stat": series_stat(vals, dates),
-        })  # fmt: skip
-    known: dict[date, tuple[int, float]] = {}
-    out: dict[str, list] = {"event_at": [], "key_date": [], "value": [], "stat": []}
-    by_event = frame.sort("available_at").partition_by("available_at", maintain_order=True)
-    for chunk in by_event:
-        for kd, ver, val in chunk.select("key_date", "version", "value").iter_rows():
-            if kd not in known or known[kd][0] <= ver:
-                known[kd] = (ver, val)
-        keys = sorted(known)
+        return pl.DataFrame(schema=schema)
+    at = frame["available_at"]
+    kd = frame["key_date"].to_numpy().astype("datetime64[D]")
+    ver = frame["version"].to_numpy()
+    val = frame["value"].to_numpy().astype(float)
+    # chunk boundaries: one event per distinct available_at
+    change = np.flatnonzero(at.ne_missing(at.shift(1)).fill_null(True).to_numpy())
+    bounds = [*change.tolist(), frame.height]
+    known: dict[np.datetime64, tuple[int, float]] = {}
+    newest: np.datetime64 | None = None
+    ev_at, ev_key, ev_val = [], [], []
+    ev_stat: dict[str, list[float]] = {name: [] for name in stats}
+    pending: list[tuple[int, np.datetime64]] = []  # events of the open segment: (event index, newest key)
+
+    def close_segment() -> None:
+        if not pending:
+            return
+        keys = np.array(sorted(known), dtype="datetime64[D]")
         arr = np.array([known[k][1] for k in keys], dtype=float)
-        out["event_at"].append(chunk["available_at"][0])
-        out["key_date"].append(keys[-1])
-        out["value"].append(arr[-1])
-        out["stat"].append(last_stat(arr, np.array(keys, dtype="datetime64[D]")))
-    return pl.DataFrame(out, schema={"event_at": pl.Datetime("us", "UTC"), "key_date": pl.Date,
-                                     "value": pl.Float64, "stat": pl.Float64})  # fmt: skip
+        pos = np.searchsorted(keys, np.array([k for _, k in pending], dtype="datetime64[D]"))
+        idx = np.array([i for i, _ in pending])
+        for name, fn in stats.items():
+            col = np.asarray(fn(arr, keys), dtype=float)
+            target = ev_stat[name]
+            for i, v in zip(idx.tolist(), col[pos].tolist(), strict=True):
+                target[i] = v
+        for i, p in zip(idx.tolist(), pos.tolist(), strict=True):
+            ev_val[i] = float(arr[p])
+        pending.clear()
+
+    for b0, b1 in pairwise(bounds):
+        appends_only = newest is None or bool(kd[b0] > newest)
+        if not appends_only:
+            close_segment()
+        for j in range(b0, b1):
+            k = kd[j]
+            if k not in known or known[k][0] <= ver[j]:
+                known[k] = (int(ver[j]), float(val[j]))
+            if newest is None or k > newest:
+                newest = k
+        ev_at.append(at[b0])
+        ev_key.append(newest)
+        ev_val.append(float("nan"))
+        for col in ev_stat.values():
+            col.append(float("nan"))
+        pending.append((len(ev_at) - 1, newest))
+    close_segment()
+    return pl.DataFrame(
+        {"event_at": ev_at, "key_date": np.array(ev_key, dtype="datetime64[D]"), "value": ev_val, **ev_stat},
+        schema=schema,
+    )
 
 
 def to_daily(
@@ -93,9 +125,10 @@ def to_daily(
 
     Returns (date, key_date, value, stat, age_days): ``age_days`` = days from the key_date known at
     the decision to the decision day; values older than ``max_age_days`` are nulled (stale)."""
+    hh, mm = (int(x) for x in hhmm.split(":"))
     grid = pl.DataFrame({"date": list(days)}, schema={"date": pl.Date}).with_columns(
-        pl.col("date").map_elements(lambda d: decision_time(d, hhmm), return_dtype=pl.Datetime("us", "UTC"))
-        .alias("decision_at")
+        pl.col("date").dt.combine(time(hh, mm)).dt.replace_time_zone(str(NEW_YORK))
+        .dt.convert_time_zone("UTC").dt.cast_time_unit("us").alias("decision_at")
     )  # fmt: skip
     joined = grid.sort("decision_at").join_asof(
         events.sort("event_at"), left_on="decision_at", right_on="event_at", strategy="backward"

@@ -83,6 +83,14 @@ def test_rows_published_after_d_do_not_change_scores_for_d(warehouse, monkeypatc
     late = payload("cftc_tff", cot_text([revised_week], 9, bump=50_000), fetched_at=datetime(2025, 7, 15, tzinfo=UTC))
     res = loader.ingest(con, TFF, [late], warehouse.raw_dir, load_date=date(2025, 7, 15))
     assert res[0].rows_revised == 2
+    # 3. a revision of a put/call day before D (a dataset the scores read through its view), first
+    #    seen after D: the view shows only the newest version, the scores of D must not
+    pc_rev = "date,segment,put_call_ratio\n" + f"{pc_days[-3]},equity,1.95\n"
+    late_pc = payload(
+        "cboe_putcall", pc_rev.encode(), origin="pc_rev.csv", fetched_at=datetime(2025, 7, 16, tzinfo=UTC)
+    )
+    res = loader.ingest(con, PUT_CALL, [late_pc], warehouse.raw_dir, load_date=date(2025, 7, 16))
+    assert res[0].rows_revised == 1
     publish(con, D, full=True, history_start=date(2025, 1, 2))
     assert snapshot(con, D) == base
 
@@ -94,6 +102,18 @@ def test_rows_published_after_d_do_not_change_scores_for_d(warehouse, monkeypatc
         "select value from signals.scores where symbol = 'NQ' and score = 'fut' and date = ?", [D]
     ).fetchall()
     assert later and at_d and later != at_d  # the new data is used from its publication on
+    # a rebuild as of a later day recomputes D from every version: D still gets what was public on D
+    assert snapshot(con, D) == base
+    pcs_after = con.execute(
+        "select value from signals.scores where symbol = 'MARKET' and score = 'pcs' and date = '2025-07-16'"
+    ).fetchall()
+    assert (
+        pcs_after
+        and pcs_after
+        != con.execute(
+            "select value from signals.scores where symbol = 'MARKET' and score = 'pcs' and date = '2025-07-15'"
+        ).fetchall()
+    )
     con.close()
 
 

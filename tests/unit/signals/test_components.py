@@ -149,6 +149,63 @@ def test_etf_flow_pressure_by_hand() -> None:
     assert etf["value"][0] == pytest.approx(20 * 1e8 / 1e10)
 
 
+def test_a_stock_dropped_from_an_etf_file_has_weight_zero_and_a_revision_counts_from_its_publication() -> None:
+    snap = pl.DataFrame({
+        "as_of_date": [date(2026, 5, 29)] * 2 + [date(2026, 6, 30)] * 2 + [date(2026, 6, 30)],
+        "symbol": ["NVDA", "AMD", "AMD", "MU", "NVDA"],
+        "weight_frac": [0.20, 0.05, 0.06, 0.04, 0.18],
+        "version": [1, 1, 1, 1, 2],
+        "available_at": [_utc(date(2026, 6, 1), 13)] * 2 + [_utc(date(2026, 7, 1), 13)] * 2
+        + [_utc(date(2026, 7, 8), 13)],
+    })  # fmt: skip
+    days = [date(2026, 5, 29), date(2026, 6, 1), date(2026, 6, 30), date(2026, 7, 1), date(2026, 7, 8)]
+    w = c.etf_weight_daily(snap, "NVDA", days)
+    # nothing public on 05-29; the May file from 06-01; the June file (no NVDA line) from 07-01;
+    # a corrected June file listing NVDA at 18% published 07-08
+    assert w["w"].to_list() == [None, 0.20, 0.20, 0.0, 0.18]
+    assert w["age_w"].to_list() == [None, 3, 32, 1, 8]
+    mu = c.etf_weight_daily(snap, "MU", days)  # first listed in the June file: null before it
+    assert mu["w"].to_list() == [None, None, None, 0.04, 0.04]
+    assert c.etf_weight_daily(snap, "AAPL", days)["w"].null_count() == len(days)
+
+
+def test_efp_dollar_volume_uses_the_traded_close_not_the_adjusted_one() -> None:
+    from flows.calendar import trading_days
+
+    tdays = list(trading_days(date(2026, 6, 1), date(2026, 7, 31)))
+    flows = pl.DataFrame({"date": tdays, "symbol": "SMH", "flow_usd": 1e8, "flow_frac_aum": 0.01,
+                          "available_at": [_utc(d + timedelta(days=1), 13) for d in tdays]})  # fmt: skip
+    weights = pl.DataFrame({"as_of_date": [date(2026, 5, 29)], "etf": ["SMH"], "symbol": ["NVDA"],
+                            "weight_frac": [0.2], "available_at": [_utc(date(2026, 6, 1), 13)]})  # fmt: skip
+    prices = pl.DataFrame({"date": tdays, "symbol": "NVDA", "close": 80.0, "close_traded": 100.0, "volume": 1e6,
+                           "available_at": [_utc(d, 20) for d in tdays]})  # fmt: skip
+    out = c.etf_flow_pressure(flows, weights, prices, "NVDA", [date(2026, 7, 1)], is_etf=False, window=5,
+                              min_periods=2)  # fmt: skip
+    assert out["value"][0] == pytest.approx(0.2 * 20 * 1e8 / (20 * 100.0 * 1e6))
+
+
+def test_etf_own_pressure_is_window_flow_over_assets_before_the_window() -> None:
+    from flows.calendar import trading_days
+
+    tdays = list(trading_days(date(2026, 6, 1), date(2026, 7, 31)))
+    # assets grow 2% a day with the flows: AUM_t-1 = 1e9 * 1.02^i, flow_t = 2% of it
+    aum = [1e9 * 1.02**i for i in range(len(tdays))]
+    flows = pl.DataFrame({"date": tdays, "symbol": "SMH", "flow_usd": [0.02 * a for a in aum],
+                          "flow_frac_aum": 0.02, "assets_before_usd": aum,
+                          "available_at": [_utc(d + timedelta(days=1), 13) for d in tdays]})  # fmt: skip
+    day = date(2026, 7, 1)  # flows known through 06-30: the 20 trading days 06-02..06-30
+    i_end = tdays.index(date(2026, 6, 30))
+    window = range(i_end - 19, i_end + 1)
+    expected = sum(0.02 * aum[i] for i in window) / aum[i_end - 19]  # = 1.02^20 - 1
+    out = c.etf_flow_pressure(flows, pl.DataFrame(), pl.DataFrame(), "SMH", [day], is_etf=True, window=5,
+                              min_periods=2)  # fmt: skip
+    assert out["value"][0] == pytest.approx(expected) and expected == pytest.approx(1.02**20 - 1)
+    # the sum of daily fractions (0.40) understates it (0.4859) once flows compound
+    frac_only = c.etf_flow_pressure(flows.drop("assets_before_usd"), pl.DataFrame(), pl.DataFrame(), "SMH", [day],
+                                    is_etf=True, window=5, min_periods=2)  # fmt: skip
+    assert frac_only["value"][0] == pytest.approx(0.40)
+
+
 def test_rolling_trading_sum_needs_enough_days_and_never_zero_fills() -> None:
     from flows.calendar import trading_days
 

@@ -77,3 +77,35 @@ def test_to_daily_uses_an_event_only_from_its_decision_day_and_reports_age() -> 
     assert daily["age_days"].to_list()[1:] == [3, 10, 6]
     stale = to_daily(events, [date(2026, 8, 30)], max_age_days=10)
     assert stale["stat"].to_list() == [None]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_many_revisions_and_late_rows_match_the_brute_force_at_every_event(seed: int) -> None:
+    """Random revisions (several versions, some published together with new rows) and late rows."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(40):
+        kd = date(2024, 1, 2) + timedelta(weeks=i)
+        pub = datetime(2024, 1, 5, 20, 30, tzinfo=UTC) + timedelta(weeks=i + int(rng.random() < 0.1) * 3)
+        rows.append((kd, float(rng.normal()), pub, 1))
+        for v in range(2, 2 + int(rng.integers(0, 3))):
+            rows.append((kd, float(rng.normal()), pub + timedelta(weeks=int(rng.integers(0, 6)), hours=v), v))
+    frame = pl.DataFrame(rows, schema=["key_date", "value", "available_at", "version"], orient="row")
+    ev = on_events(frame, series_z)
+    assert ev.height == frame["available_at"].n_unique()
+    for row in ev.iter_rows(named=True):
+        known = frame.filter(pl.col("available_at") <= row["event_at"]).sort("version").group_by("key_date").last()
+        known = known.sort("key_date")
+        assert row["key_date"] == known["key_date"][-1]
+        assert row["value"] == pytest.approx(known["value"][-1])
+        assert row["stat"] == pytest.approx(float(series_z(known["value"].to_numpy())[-1]), nan_ok=True)
+
+
+def test_to_daily_decision_times_follow_daylight_saving() -> None:
+    at = datetime(2026, 3, 6, 21, 0, tzinfo=UTC)  # Friday 16:00 EST
+    events = pl.DataFrame({"event_at": [at], "key_date": [date(2026, 3, 6)], "value": [1.0], "stat": [1.0]})
+    # Monday 2026-03-09 16:00 EDT = 20:00 UTC: the event is known; Friday 16:00 EST exactly: known
+    daily = to_daily(events, [date(2026, 3, 5), date(2026, 3, 6), date(2026, 3, 9)])
+    assert daily["stat"].to_list() == [None, 1.0, 1.0]
+    late = events.with_columns(pl.lit(datetime(2026, 3, 9, 20, 0, 1, tzinfo=UTC)).alias("event_at"))
+    assert to_daily(late, [date(2026, 3, 9)])["stat"].to_list() == [None]
