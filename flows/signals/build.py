@@ -89,8 +89,11 @@ def _z(frame: pl.DataFrame | None, n: int) -> np.ndarray:
     return frame["z"].fill_null(np.nan).to_numpy().astype(float)
 
 
-def compute(inputs: Inputs, days: Sequence[date], cfg: dict[str, Any], universe: dict[str, Any]) -> Built:
-    """Scores and regimes for ``days`` (decision days, ascending). Pure."""
+def compute(inputs: Inputs, days: Sequence[date], cfg: dict[str, Any], universe: dict[str, Any],
+            write_from: date | None = None) -> Built:  # fmt: skip
+    """Scores and regimes for ``days`` (decision days, ascending). Pure. ``write_from``: the first
+    day the caller keeps; scores that no later statistic reads (the EPS / multiple decomposition)
+    are computed from it only (the earlier days are look-back for trailing windows)."""
     win = cfg["windows"]
     d_w, d_mp = win["daily"]["window"], win["daily"]["min_periods"]
     wk_w, wk_mp = win["weekly"]["window"], win["weekly"]["min_periods"]
@@ -178,7 +181,10 @@ def compute(inputs: Inputs, days: Sequence[date], cfg: dict[str, Any], universe:
                     lambda vals, _dates: vals,
                 )  # fmt: skip
                 ttm = to_daily(ttm_rows, days, max_age_days=stale["fundamentals"])["stat"]
-                out_scores += decomposition_rows(sym, days, close, ttm.fill_null(np.nan).to_numpy().astype(float))
+                first = next((i for i, d in enumerate(days) if d >= write_from), len(days)) if write_from else 0
+                out_scores += decomposition_rows(
+                    sym, days, close, ttm.fill_null(np.nan).to_numpy().astype(float), first=first
+                )
 
     # market composite: ES, NQ, equity PCR, aggregate ETF flows, aggregate short covering
     agg_flow = composite([efp_z[s] for s in etfs if s in efp_z], 1)
@@ -385,10 +391,10 @@ def csev_rows(
 
 
 def decomposition_rows(sym: str, days: Sequence[date], close: np.ndarray, ttm_eps: np.ndarray,
-                       horizons: Sequence[int] = (21, 63, 126)) -> list[pl.DataFrame]:  # fmt: skip
+                       horizons: Sequence[int] = (21, 63, 126), first: int = 0) -> list[pl.DataFrame]:  # fmt: skip
     """EPS / multiple decomposition (METHODS §4.1) of the h-day move, with TTM diluted EPS as known
     on each end day: value columns dlog_price_{h}d, dlog_eps_{h}d, dlog_pe_{h}d, multiple_share_{h}d
-    (shares null in METHODS' degenerate cases)."""
+    (shares null in METHODS' degenerate cases). Rows for end days from index ``first`` on."""
     from flows.signals.decomposition import decompose
 
     n = len(days)
@@ -399,7 +405,7 @@ def decomposition_rows(sym: str, days: Sequence[date], close: np.ndarray, ttm_ep
         cols: dict[str, list[float | None]] = {
             k: [None] * n for k in ("dlog_price", "dlog_eps", "dlog_pe", "multiple_share")
         }
-        for i in range(h, n):
+        for i in range(max(h, first), n):
             p0, p1 = close[i - h], close[i]
             if not (np.isfinite(p0) and np.isfinite(p1) and p0 > 0 and p1 > 0):
                 continue

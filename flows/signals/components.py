@@ -259,17 +259,29 @@ def etf_weight_daily(snapshots: pl.DataFrame, symbol: str, days: Sequence[date])
         return grid.with_columns(pl.lit(None, pl.Float64).alias("w"), pl.lit(None, pl.Int64).alias("age_w"))
     first_seen = mine["available_at"].min()
     ver = pl.col("version") if "version" in snapshots.columns else pl.lit(1)
-    rows = snapshots.select("as_of_date", "available_at", ver.alias("version"), "symbol", "weight_frac")
-    events = rows.filter(pl.col("available_at") >= first_seen)["available_at"].unique().sort().to_list()
-    out = []
-    for at in events:
-        known = rows.filter(pl.col("available_at") <= at)
-        newest = known["as_of_date"].max()
-        own = known.filter((pl.col("as_of_date") == newest) & (pl.col("symbol") == symbol)).sort("version")
-        w = float(own["weight_frac"][-1]) if own.height and own["weight_frac"][-1] is not None else 0.0
-        out.append({"event_at": at, "key_date": newest, "value": w, "stat": w})
-    ev = pl.DataFrame(
-        out, schema={"event_at": pl.Datetime("us", "UTC"), "key_date": pl.Date, "value": pl.Float64, "stat": pl.Float64}
+    # each publication event of the ETF's files, with the newest file date known by then
+    events = (
+        snapshots.group_by("available_at")
+        .agg(pl.col("as_of_date").max())
+        .sort("available_at")
+        .with_columns(pl.col("as_of_date").cum_max().alias("newest"))
+        .filter(pl.col("available_at") >= first_seen)
+        .select(pl.col("available_at").alias("event_at"), "newest")
+    )
+    # the stock's line in that file, latest version published by the event (none = not held: 0)
+    lines = mine.select(pl.col("as_of_date").alias("newest"), "available_at", ver.alias("version"), "weight_frac")
+    lines = lines.sort("available_at", "version")
+    ev = (
+        events.sort("event_at")
+        .join_asof(
+            lines, left_on="event_at", right_on="available_at", by="newest", strategy="backward", check_sortedness=False
+        )
+        .select(
+            pl.col("event_at").cast(pl.Datetime("us", "UTC")),
+            pl.col("newest").alias("key_date"),
+            pl.col("weight_frac").fill_null(0.0).cast(pl.Float64).alias("value"),
+            pl.col("weight_frac").fill_null(0.0).cast(pl.Float64).alias("stat"),
+        )
     )
     return to_daily(ev, days).select("date", pl.col("stat").alias("w"), pl.col("age_days").alias("age_w"))
 

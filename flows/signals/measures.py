@@ -150,6 +150,37 @@ def dfa_alpha(x: ArrayLike, scales: ArrayLike | None = None) -> float:
     return float(np.polyfit(np.log(sc[ok]), np.log(f[ok]), 1)[0])
 
 
+def _dfa_alpha_batch(rows: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    """``dfa_alpha`` of every row of a (m x T) matrix of clean series at once (the shuffled band)."""
+    prof = np.cumsum(rows - rows.mean(axis=1, keepdims=True), axis=1)
+    m, size = prof.shape
+    f = np.full((m, len(scales)), math.nan)
+    for j, s in enumerate(int(x) for x in scales):
+        n_boxes = size // s
+        if n_boxes < 1:
+            continue
+        boxes = np.concatenate(
+            [prof[:, : n_boxes * s].reshape(m, n_boxes, s), prof[:, size - n_boxes * s :].reshape(m, n_boxes, s)],
+            axis=1,
+        )
+        tc = np.arange(s, dtype=float) - (s - 1) / 2.0
+        mean = boxes.mean(axis=2, keepdims=True)
+        slope = ((boxes - mean) @ tc) / float(tc @ tc)
+        resid = boxes - mean - slope[:, :, None] * tc
+        f[:, j] = np.sqrt(np.mean(resid**2, axis=(1, 2)))
+    logs = np.log(np.asarray(scales, dtype=float))
+    out = np.full(m, math.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logf = np.log(f)
+    ok = np.isfinite(logf) & (f > 0)
+    for i in range(m):
+        if ok[i].sum() >= 3:
+            x, y = logs[ok[i]], logf[i, ok[i]]
+            xc = x - x.mean()
+            out[i] = float(xc @ (y - y.mean()) / (xc @ xc))
+    return out
+
+
 @dataclass(frozen=True)
 class DfaResult:
     alpha: float
@@ -168,7 +199,7 @@ def dfa(x: ArrayLike, n_shuffles: int = 200, seed: int = 0) -> DfaResult:
     alpha = dfa_alpha(a)
     rng = np.random.default_rng(seed)
     sc = dfa_scales(a.size)
-    sims = np.array([dfa_alpha(rng.permutation(a), sc) for _ in range(n_shuffles)]) if a.size >= 40 else []
+    sims = _dfa_alpha_batch(np.vstack([rng.permutation(a) for _ in range(n_shuffles)]), sc) if a.size >= 40 else []
     lo, hi = np.nanpercentile(sims, [2.5, 97.5]) if len(sims) else (math.nan, math.nan)
     return DfaResult(alpha, float(lo), float(hi), a.size)
 

@@ -69,7 +69,7 @@ def publish(con: duckdb.DuckDBPyConnection, as_of: date, *, full: bool = False, 
         return PublishResult(as_of, "up to date", 0, 0, 0, 0, 0, notes)
     # the look-back is not limited by history_start: trailing windows of the first written day are full
     calc = list(trading_days(new_days[0] - timedelta(days=LOOKBACK_TRADING_DAYS * 7 // 5), as_of))
-    built = compute(inputs, calc, cfg, uni)
+    built = compute(inputs, calc, cfg, uni, write_from=new_days[0])
     keep = pl.col("date") >= new_days[0]
     scores = built.scores.filter(keep) if built.scores.height else built.scores
     regimes = built.regimes.filter(keep) if built.regimes.height else built.regimes

@@ -73,6 +73,12 @@ def on_events_many(frame: pl.DataFrame, stats: dict[str, SeriesStat]) -> pl.Data
     # chunk boundaries: one event per distinct available_at
     change = np.flatnonzero(at.ne_missing(at.shift(1)).fill_null(True).to_numpy())
     bounds = [*change.tolist(), frame.height]
+    # no revision and no late row: keys strictly increase in publication order -> one pass
+    if kd.size == 1 or bool(np.all(kd[1:] > kd[:-1])):
+        last = np.array(bounds[1:]) - 1
+        out = {"event_at": at.gather(change), "key_date": kd[last], "value": val[last]}
+        out |= {name: np.asarray(fn(val, kd), dtype=float)[last] for name, fn in stats.items()}
+        return pl.DataFrame(out, schema=schema)
     known: dict[np.datetime64, tuple[int, float]] = {}
     newest: np.datetime64 | None = None
     ev_at, ev_key, ev_val = [], [], []
