@@ -454,17 +454,22 @@ class Reference:
                 native(accel, rev["fiscal_period_end"], day, self.q_w, self.q_mp, max_age))  # fmt: skip
 
     def native_percentiles(self, day: date, cutoff: pd.Timestamp) -> dict[tuple[str, str], float]:
-        """METHODS variant of the percentile of fut and scp: PR_W on the native series as known at D."""
+        """METHODS variant of the percentile of fut and scp: PR_W on the native series as known at D
+        (null, like the component, once its newest input is older than the staleness limit)."""
 
-        def pr(x: pd.Series, w: int) -> float:
-            if len(x) == 0 or not np.isfinite(x.iloc[-1]):
+        def pr(x: pd.Series, dates: pd.Series, w: int, max_age: int) -> float:
+            if len(x) == 0 or not np.isfinite(x.iloc[-1]) or (pd.Timestamp(day) - dates.iloc[-1]).days > max_age:
                 return math.nan
             return 100.0 * float((x.iloc[-w:] <= x.iloc[-1]).sum()) / w  # METHODS: 1/W
 
-        out = {(k.upper(), "fut"): pr(known(self.cot[k], cutoff, ["report_date"])["x"], self.wk_w)
-               for k in self.contracts}  # fmt: skip
+        out = {}
+        for k in self.contracts:
+            rows = known(self.cot[k], cutoff, ["report_date"])
+            out[(k.upper(), "fut")] = pr(rows["x"], rows["report_date"], self.wk_w, self.stale["futures"])
         for sym, rows in self.si.items():
-            out[(sym, "scp")] = pr(-known(rows, cutoff, ["settlement_date"])["days_to_cover"].diff(), self.bm_w)
+            r = known(rows, cutoff, ["settlement_date"])
+            out[(sym, "scp")] = pr(-r["days_to_cover"].diff(), r["settlement_date"], self.bm_w,
+                                   self.stale["short_interest"])  # fmt: skip
         return out
 
     # -- the driver loop ----------------------------------------------------------------------------

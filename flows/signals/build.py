@@ -110,6 +110,10 @@ def compute(inputs: Inputs, days: Sequence[date], cfg: dict[str, Any], universe:
         if rows.height:
             fut[key] = comp.futures_positioning(rows, days, wk_w, wk_mp, stale["futures"])
             out_scores.append(_score_rows(key.upper(), "fut", fut[key], f"{wk_w}w", d_w))
+            weeks = int(win.get("fut_change_weeks", 4))
+            change = comp.futures_change(rows, days, weeks, wk_w, wk_mp, stale["futures"])
+            change = change.with_columns(pl.lit(None, pl.Float64).alias("percentile"))
+            out_scores.append(_score_rows(key.upper(), f"fut_change_{weeks}w", change, f"{wk_w}w", d_w))
     pcs = None
     if inputs.put_call.height:
         seg = inputs.put_call.filter(pl.col("segment") == cfg["put_call_segment"])

@@ -89,6 +89,39 @@ def futures_positioning(cot: pl.DataFrame, days: Sequence[date], window: int = 1
     return component(cot, "report_date", net, days, identity, window, min_periods, max_age, native_pr=window)
 
 
+def futures_change(cot: pl.DataFrame, days: Sequence[date], weeks: int = 4, window: int = 156,
+                   min_periods: int = 52, max_age: int = 21) -> pl.DataFrame:  # fmt: skip
+    """The 4-week change of FUT (METHODS §4.4d: "FUT_t and its 4-week change"): FUT_w − FUT_{w−4}
+    on the weekly report grid as known at each publication, in z units (``value``; ``z`` null: it is
+    already a difference of z-scores). Null when either week has no FUT."""
+
+    def change(vals: np.ndarray, dates: np.ndarray) -> np.ndarray:
+        z = zscore(vals, window, min_periods)
+        out = np.full(z.size, np.nan)
+        out[weeks:] = z[weeks:] - z[:-weeks]
+        return out
+
+    net = (pl.col("asset_mgr_net_contracts") + pl.col("lev_funds_net_contracts")) / pl.col("open_interest_contracts")
+    rows = cot.select(
+        pl.col("report_date").alias("key_date"), net.cast(pl.Float64).alias("value"), "available_at",
+        *(["version"] if "version" in cot.columns else []),
+    )  # fmt: skip
+    ev = on_events_many(rows, {"stat": change, "w": lambda v, d: warmup_mask(v, window).astype(float)})
+    daily = to_daily(ev.select("event_at", "key_date", "value", "stat"), days, max_age_days=max_age)
+    flags = to_daily(ev.select("event_at", "key_date", "value", pl.col("w").alias("stat")), days)
+    return (
+        daily.join(flags.select("date", (pl.col("stat") > 0).alias("warmup")), on="date", how="left")
+        .select(
+            "date",
+            pl.col("stat").fill_nan(None).alias("value"),
+            pl.lit(None, pl.Float64).alias("z"),
+            "age_days",
+            "warmup",
+        )
+        .cast(DAILY_SCHEMA)
+    )
+
+
 def options_crowding(pc: pl.DataFrame, days: Sequence[date], window: int = 252, min_periods: int = 126,
                      avg_days: int = 5, max_age: int = 10) -> pl.DataFrame:  # fmt: skip
     """PCS = −Z_252(ln PCR_5d) (METHODS §3.1). ``pc``: trade_date, available_at, [version],

@@ -29,9 +29,22 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    work = tmp_path_factory.mktemp("charts")
+    keys = ("FLOWSCOPE_WAREHOUSE", "FLOWSCOPE_CONFIG_DIR")
+    saved = {k: os.environ.get(k) for k in keys}  # build_universe sets them: restored below for the next modules
+    try:
+        yield from _built(work)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _built(work: Path) -> Iterator[dict[str, Any]]:
     from synthetic_universe import UniverseSpec, build_universe
 
-    work = tmp_path_factory.mktemp("charts")
     with pytest.MonkeyPatch.context() as mp:
         for k in ("FLOWSCOPE_WAREHOUSE", "FLOWSCOPE_CONFIG_DIR"):
             mp.delenv(k, raising=False)

@@ -215,3 +215,18 @@ def test_rolling_trading_sum_needs_enough_days_and_never_zero_fills() -> None:
     holes = np.delete(np.arange(tdays.size), [-2, -3])  # two of the last five days missing
     assert np.isnan(c.rolling_trading_sum(vals[holes], tdays[holes], 5, 4)[-1])
     assert c.rolling_trading_sum(vals[holes], tdays[holes], 5, 3)[-1] == 3
+
+
+def test_futures_change_is_the_four_week_change_of_the_fut_z() -> None:
+    nets = [0.01 * ((i * 7) % 11) for i in range(30)]
+    rows = cot_rows(nets)
+    days = [r + timedelta(days=4) for r in rows["report_date"].to_list()]  # each report's release Saturday
+    fut = c.futures_positioning(rows, days, window=8, min_periods=4)
+    chg = c.futures_change(rows, days, weeks=4, window=8, min_periods=4)
+    z = zscore(np.array(nets), 8, 4)
+    expected = z[4:] - z[:-4]
+    got = chg["value"].to_numpy()[4:]
+    np.testing.assert_allclose(got[np.isfinite(expected)], expected[np.isfinite(expected)])
+    assert chg["value"][:4].null_count() == 4  # no week four weeks back yet
+    assert fut["z"][10] - fut["z"][6] == pytest.approx(chg["value"][10])
+    assert chg["z"].null_count() == chg.height
