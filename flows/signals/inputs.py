@@ -45,14 +45,6 @@ class Inputs:
             return frame
         return frame.sort(*keys, "version").unique(list(keys), keep="last", maintain_order=True)
 
-    def first(self, name: str) -> pl.DataFrame:
-        """The first published version per key (what was known when the row first appeared)."""
-        frame: pl.DataFrame = getattr(self, name)
-        keys = KEYS.get(name)
-        if frame.height == 0 or keys is None or "version" not in frame.columns:
-            return frame
-        return frame.sort(*keys, "version").unique(list(keys), keep="first", maintain_order=True)
-
 
 KEYS: dict[str, tuple[str, ...]] = {
     "cot": ("contract_code", "report_date"),
