@@ -247,7 +247,7 @@ def run(args: argparse.Namespace) -> dict[str, float]:
             compare_scores(got, nat, ["value", "age_days", "window"], native_check, NATIVE)
             # efp's z and warm-up are derived (a 252-day window of daily efp values): checked below
             compare_scores(got, nat, ["z", "warmup"], native_check, [s for s in NATIVE if s != "efp"])
-            native_pr = [] if conv.percentile_daily_grid else ["fut", "scp"]  # ranked on their native grids
+            native_pr = [] if conv.percentile_daily_grid else ["fut", "scp", "fm"]  # ranked on their native grids
             if native_pr:
                 compare_scores(got, nat, ["percentile"], native_check, native_pr)
             # derived scores on every written day, recomputed from flows.signals' component readings

@@ -39,9 +39,9 @@ benchmark's equality check is against METHODS); the flags stay to measure what e
   as 0). Fixed in ``measures.trend_stat``.
 - ``percentile_daily_grid``: every score's percentile ranked its *daily carried* values over 252
   days, also for weekly COT (METHODS §4.3: PR_156w on the weekly series) and bi-monthly short
-  interest (PR over 48 settlements). Fixed for fut and scp (``components.component(native_pr=)``:
-  PR_W with the fixed 1/W of METHODS §4.3 on the native series as known at D); fm (quarterly) still
-  ranks its daily values, as here.
+  interest (PR over 48 settlements) and quarterly fm. Fixed (``components.component(native_pr=)``:
+  PR_W with the fixed 1/W of METHODS §4.3 on the native series as known at D: COT net % OI over 156
+  weeks, −ΔDTC over 48 settlements, SUE over 12 quarters).
 - ``etf_efp_daily_frac``: ETF EFP was Σ_20d of each day's flow / the previous day's assets instead of
   METHODS §4.4a Σ_20d F / AUM_{t−20}. Fixed in ``components.etf_own_pressure``.
 - ``weights_last_seen``: a stock dropped from ETF k kept its last weight for ever; METHODS §4.4a: the
@@ -86,7 +86,7 @@ class Conventions:
     """True = reproduce ``flows.signals`` at a documented deviation from METHODS (see the module doc)."""
 
     ts_first_window_125: bool = False  # fixed in flows.signals (a missing return is never zero)
-    percentile_daily_grid: bool = False  # fixed for fut and scp (native-grid PR_W, components.component)
+    percentile_daily_grid: bool = False  # fixed for fut, scp and fm (native-grid PR_W, components.component)
     etf_efp_daily_frac: bool = False  # fixed in flows.signals (components.etf_own_pressure)
     weights_last_seen: bool = False  # fixed in flows.signals (components.etf_weight_daily)
     dv_adjusted_close: bool = False  # fixed in flows.signals (DV = as-traded close x volume)
@@ -440,17 +440,23 @@ class Reference:
             age = max(age, f["age"], (ts - as_of).days)
         return Reading(num / dv20 if used else math.nan, math.nan, age, None)
 
-    def fm(self, sym: str, day: date, cutoff: pd.Timestamp) -> tuple[Reading, Reading]:
-        rows = known(self.funda[sym], cutoff, ["fiscal_period_end"])
+    @staticmethod
+    def sue_series(rows: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+        """SUE_q of the quarters with an EPS (and their dates): (EPS_q − EPS_{q−4}) / sd of that
+        difference over the prior 8 quarters (at least 4)."""
         eps = rows[rows["eps_diluted_usd"].notna()]
         diff = eps["eps_diluted_usd"] - eps["eps_diluted_usd"].shift(4)
         prior_sd = diff.shift(1).rolling(8, min_periods=4).std()
-        sue = (diff / prior_sd).where(prior_sd > 0)
+        return (diff / prior_sd).where(prior_sd > 0), eps["fiscal_period_end"]
+
+    def fm(self, sym: str, day: date, cutoff: pd.Timestamp) -> tuple[Reading, Reading]:
+        rows = known(self.funda[sym], cutoff, ["fiscal_period_end"])
+        sue, eps_dates = self.sue_series(rows)
         rev = rows[rows["revenue_usd"].notna()]
         lr = np.log(rev["revenue_usd"].where(rev["revenue_usd"] > 0))
         accel = (lr - lr.shift(4)).diff()
         max_age = self.stale["fundamentals"]
-        return (native(sue, eps["fiscal_period_end"], day, self.q_w, self.q_mp, max_age),
+        return (native(sue, eps_dates, day, self.q_w, self.q_mp, max_age),
                 native(accel, rev["fiscal_period_end"], day, self.q_w, self.q_mp, max_age))  # fmt: skip
 
     def native_percentiles(self, day: date, cutoff: pd.Timestamp) -> dict[tuple[str, str], float]:
@@ -470,6 +476,9 @@ class Reference:
             r = known(rows, cutoff, ["settlement_date"])
             out[(sym, "scp")] = pr(-r["days_to_cover"].diff(), r["settlement_date"], self.bm_w,
                                    self.stale["short_interest"])  # fmt: skip
+        for sym, rows in self.funda.items():
+            sue, dates = self.sue_series(known(rows, cutoff, ["fiscal_period_end"]))
+            out[(sym, "fm")] = pr(sue, dates, self.q_w, self.stale["fundamentals"])
         return out
 
     # -- the driver loop ----------------------------------------------------------------------------
@@ -527,7 +536,7 @@ class Reference:
             pr = pr_lo = pd.Series(np.nan, index=idx)
             if derived:
                 pr, pr_lo = percentile(value, self.d_w, min(self.d_w, 20))
-            if not self.conv.percentile_daily_grid and name in ("fut", "scp"):  # native: from stage1
+            if not self.conv.percentile_daily_grid and name in ("fut", "scp", "fm"):  # native: from stage1
                 owner = sym
                 if name == "fut" and sym not in ("ES", "NQ"):
                     owner = ("nq" if sym in self.nq else self.default_fut).upper()

@@ -18,7 +18,7 @@ import os
 import shutil
 import sys
 import tempfile
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,7 +42,7 @@ STATUS = {
     3: "fixed (rolling_on_days: a short window is null, not present)",
     4: "fixed (components.etf_flow_pressure: DV = close_traded x volume)",
     5: "open, documented approximation (components.etf_flow_pressure)",
-    6: "open, documented (build._score_rows)",
+    6: "fixed for fut, scp and fm (components.component(native_pr=): PR_W on the native grid as known)",
     7: "open, tolerated by the benchmark comparison and counted",
     8: "fixed (inputs._versioned: view snapshots before each revision moment keep every version)",
 }
@@ -155,12 +155,22 @@ def percentile_grid() -> None:
     t = daily.size - 5  # the first day the newest reading is known
     on_daily = percentile_rank(daily[: t + 1], 252, 20)[-1]
     native = 100.0 * np.sum(weekly[-156:] <= weekly[-1]) / 156
+    # what flows.signals does now: futures_positioning ranks the weekly series as known on the day
+    tuesdays = [date(2022, 1, 4) + timedelta(weeks=i) for i in range(weekly.size)]
+    cot = pl.DataFrame({
+        "report_date": tuesdays,
+        "available_at": [ny_time_to_utc(d + timedelta(days=3), "15:30") for d in tuesdays],
+        "asset_mgr_net_contracts": weekly * 1e6, "lev_funds_net_contracts": 0.0, "open_interest_contracts": 1e6,
+    })  # fmt: skip
+    fut = comp.futures_positioning(cot, [tuesdays[-1] + timedelta(days=4)], 156, 52)
     show(
         6,
         "Percentile of weekly / bi-monthly / quarterly scores (build._score_rows)",
-        f"{on_daily:.1f} (PR over the last 252 daily carried values: ~50 weeks, labelled window '156w')",
+        f"{fut['percentile'][0]:.1f} now (components.futures_positioning); before the fix {on_daily:.1f} (PR over "
+        "the last 252 daily carried values: ~50 weeks, labelled window '156w')",
         f"{native:.1f} (PR_156w over the weekly series; §1.8: no statistics on forward-filled grids)",
-        "a different window (252 days vs 156 weeks) on a forward-filled grid (each reading counted ~5 times).",
+        "ranking the forward-filled daily grid used a different window (252 days vs 156 weeks) and counted each "
+        "reading ~5 times.",
     )
 
 

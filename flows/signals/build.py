@@ -45,9 +45,9 @@ class Built:
 
 
 def _score_rows(symbol: str, name: str, daily: pl.DataFrame, window: str, pr_window: int) -> pl.DataFrame:
-    """Score rows of one daily component frame. ``percentile``: the frame's own (weekly and
-    bi-monthly drivers rank their native series, ``components.component(native_pr=)``), else PR over
-    the last ``pr_window`` daily values (daily scores)."""
+    """Score rows of one daily component frame. ``percentile``: the frame's own (weekly, bi-monthly
+    and quarterly drivers rank their native series, ``components.component(native_pr=)``), else PR
+    over the last ``pr_window`` daily values (daily scores)."""
     vals = daily["value"].to_numpy().astype(float) if daily.height else np.array([])
     if "percentile" in daily.columns:
         pr = daily["percentile"].fill_null(np.nan).to_numpy().astype(float)

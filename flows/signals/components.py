@@ -185,13 +185,16 @@ def revenue_acceleration(revenue: np.ndarray) -> np.ndarray:
 def fundamental_momentum(quarters: pl.DataFrame, days: Sequence[date], window: int = 12, min_periods: int = 8,
                          max_age: int = 200) -> pl.DataFrame:  # fmt: skip
     """Z(FM) from filings (METHODS §4.4 score 2, filings-only variant): the mean of Z_12q(SUE_q) and
-    Z_12q(YoY revenue-growth acceleration), each on the quarterly grid as first filed.
+    Z_12q(YoY revenue-growth acceleration), each on the quarterly grid as known at each filing
+    (every version, ``flows.signals.timeline``). ``percentile``: PR_12q of SUE on that grid.
 
     ``quarters``: fiscal_period_end, available_at, eps_diluted_usd, revenue_usd (one symbol, quarters
     only). Deviation from METHODS, written down: no NTM consensus EPS is available from public data,
     so FM uses reported quarters (labelled TTM/filings); it lags an analyst-based FM by a quarter."""
     q = quarters.sort("fiscal_period_end")
-    z_sue = component(q, "fiscal_period_end", pl.col("eps_diluted_usd"), days, sue, window, min_periods, max_age)
+    z_sue = component(
+        q, "fiscal_period_end", pl.col("eps_diluted_usd"), days, sue, window, min_periods, max_age, native_pr=window
+    )
     z_acc = component(q, "fiscal_period_end", pl.col("revenue_usd"), days, revenue_acceleration, window,
                       min_periods, max_age)  # fmt: skip
     both = z_sue.join(z_acc, on="date", suffix="_acc")
@@ -202,7 +205,8 @@ def fundamental_momentum(quarters: pl.DataFrame, days: Sequence[date], window: i
         pl.when(zs.list.len() > 0).then(zs.list.mean()).otherwise(None).alias("z"),
         "age_days",
         (pl.col("warmup") | pl.col("warmup_acc")).alias("warmup"),
-    ).cast(DAILY_SCHEMA)
+        "percentile",  # PR_12q of SUE on the quarterly grid as known
+    ).cast({**DAILY_SCHEMA, "percentile": pl.Float64})
 
 
 def trading_index(dates: np.ndarray) -> np.ndarray:

@@ -115,6 +115,12 @@ def test_fundamental_momentum_waits_for_the_filing() -> None:
     after = c.fundamental_momentum(q, [last_end + timedelta(days=31)], window=6, min_periods=4)
     assert before["age_days"][0] > 90 and after["age_days"][0] == 31
     assert before["z"][0] != after["z"][0]
+    # percentile: PR_W of SUE on the quarterly grid as known (1/W: 6 quarters back, the newest included)
+    s_all = c.sue(q["eps_diluted_usd"].to_numpy())
+    expected = 100.0 * float(np.sum(s_all[-6:] <= s_all[-1])) / 6
+    assert np.isfinite(s_all[-6:]).all() and after["percentile"][0] == pytest.approx(expected)
+    known = s_all[:-1]
+    assert before["percentile"][0] == pytest.approx(100.0 * float(np.sum(known[-6:] <= known[-1])) / 6)
 
 
 def _utc(d: date, hour: int) -> datetime:
