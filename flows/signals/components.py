@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
+from functools import lru_cache
 
 import numpy as np
 import polars as pl
@@ -209,13 +210,20 @@ def fundamental_momentum(quarters: pl.DataFrame, days: Sequence[date], window: i
     ).cast({**DAILY_SCHEMA, "percentile": pl.Float64})
 
 
-def trading_index(dates: np.ndarray) -> np.ndarray:
-    """Position of each date on the NYSE trading calendar (consecutive trading days differ by 1)."""
+@lru_cache(maxsize=8)
+def _nyse_calendar(first_year: int, last_year: int) -> np.ndarray:
     from flows.calendar import trading_days
 
+    days = trading_days(date(first_year, 1, 1), date(last_year, 12, 31))
+    return np.array(list(days), dtype="datetime64[D]")
+
+
+def trading_index(dates: np.ndarray) -> np.ndarray:
+    """Position of each date on the NYSE trading calendar (consecutive trading days differ by 1; a
+    non-trading date takes the position of the next trading day)."""
     ds = dates.astype("datetime64[D]")
     lo, hi = ds.min().astype(object), ds.max().astype(object)
-    cal = np.array(list(trading_days(lo, hi)), dtype="datetime64[D]")
+    cal = _nyse_calendar(lo.year, hi.year)
     idx = np.searchsorted(cal, ds)
     return idx.astype(float)
 

@@ -150,7 +150,7 @@ def dfa_alpha(x: ArrayLike, scales: ArrayLike | None = None) -> float:
     return float(np.polyfit(np.log(sc[ok]), np.log(f[ok]), 1)[0])
 
 
-def _dfa_alpha_batch(rows: np.ndarray, scales: np.ndarray) -> np.ndarray:
+def dfa_alpha_batch(rows: np.ndarray, scales: np.ndarray) -> np.ndarray:
     """``dfa_alpha`` of every row of a (m x T) matrix of clean series at once (the shuffled band)."""
     prof = np.cumsum(rows - rows.mean(axis=1, keepdims=True), axis=1)
     m, size = prof.shape
@@ -199,7 +199,7 @@ def dfa(x: ArrayLike, n_shuffles: int = 200, seed: int = 0) -> DfaResult:
     alpha = dfa_alpha(a)
     rng = np.random.default_rng(seed)
     sc = dfa_scales(a.size)
-    sims = _dfa_alpha_batch(np.vstack([rng.permutation(a) for _ in range(n_shuffles)]), sc) if a.size >= 40 else []
+    sims = dfa_alpha_batch(np.vstack([rng.permutation(a) for _ in range(n_shuffles)]), sc) if a.size >= 40 else []
     lo, hi = np.nanpercentile(sims, [2.5, 97.5]) if len(sims) else (math.nan, math.nan)
     return DfaResult(alpha, float(lo), float(hi), a.size)
 
@@ -214,20 +214,23 @@ def ewma_vol(returns: ArrayLike, com: float = 60.0, annualise: int = TRADING_DAY
     normalised over the data available (pandas ``ewm(com=60, adjust=True)``); r̄_t the EWMA mean
     with the same weights. Element t uses r_0..r_{t−1}; element 0 is NaN. NaN returns are skipped.
     """
+    from scipy.signal import lfilter
+
     r = np.asarray(returns, dtype=float)
     d = com / (1 + com)
     out = np.full(r.size, math.nan)
-    s_w = s_wr = s_wr2 = 0.0
-    for t in range(r.size):
-        if s_w > 0:
-            mean = s_wr / s_w
-            var = max(s_wr2 / s_w - mean * mean, 0.0)
-            out[t] = math.sqrt(annualise * var)
-        s_w, s_wr, s_wr2 = d * s_w, d * s_wr, d * s_wr2
-        if math.isfinite(r[t]):
-            s_w += 1.0
-            s_wr += r[t]
-            s_wr2 += r[t] * r[t]
+    if r.size < 2:
+        return out
+    ok = np.isfinite(r)
+    x = np.where(ok, r, 0.0)
+    # running sums S_t = d·S_{t−1} + x_t (the same recurrence as a loop, in C)
+    s_w, s_wr, s_wr2 = (lfilter([1.0], [1.0, -d], v) for v in (ok.astype(float), x, x * x))
+    prev_w, prev_wr, prev_wr2 = s_w[:-1], s_wr[:-1], s_wr2[:-1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = prev_wr / prev_w
+        var = np.maximum(prev_wr2 / prev_w - mean * mean, 0.0)
+        vol = np.sqrt(annualise * var)
+    out[1:] = np.where(prev_w > 0, vol, math.nan)
     return out
 
 

@@ -78,7 +78,7 @@ def return_profile(log_returns: np.ndarray, seed: int = 0, n_shuffles: int = 200
     rng = np.random.default_rng(seed)
     if n >= 100:
         d = m.dfa(r, n_shuffles=n_shuffles, seed=seed)
-        sims = np.array([m.dfa_alpha(rng.permutation(r)) for _ in range(50)])
+        sims = m.dfa_alpha_batch(np.vstack([rng.permutation(r) for _ in range(50)]), m.dfa_scales(r.size))
         rows.append(_row("returns", "dfa_alpha", d.alpha, d.alpha - float(np.nanmedian(sims)),
                          float(np.mean(sims >= d.alpha)), n))  # fmt: skip
     if n > 21:
