@@ -23,7 +23,7 @@ import polars as pl
 
 from flows.signals import measures
 from flows.signals.normalise import percentile_rank_w, warmup_mask, zscore
-from flows.signals.timeline import last_of, on_events, on_events_many, to_daily
+from flows.signals.timeline import on_events, on_events_many, to_daily
 
 DAILY_SCHEMA = {"date": pl.Date, "value": pl.Float64, "z": pl.Float64, "age_days": pl.Int64, "warmup": pl.Boolean}
 Transform = Callable[[np.ndarray], np.ndarray]  # raw driver values (by key date) -> component values
@@ -253,7 +253,7 @@ def rolling_on_days(frame: pl.DataFrame, key: str, value: pl.Expr, days: Sequenc
     def stat(vals: np.ndarray, dates: np.ndarray) -> np.ndarray:
         return rolling_trading_sum(vals, dates, n, min_days)
 
-    ev = on_events(rows, stat, last_of(stat))
+    ev = on_events(rows, stat)
     # a window with too few days is NaN from numpy: make it null, so it is not counted as present
     return to_daily(ev, days, max_age_days=max_age).select(
         "date", "key_date", pl.col("stat").fill_nan(None).alias("value"), "age_days"

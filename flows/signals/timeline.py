@@ -25,9 +25,7 @@ import polars as pl
 from flows.pit import NEW_YORK
 
 # Stats receive (values, key_dates) ordered by key_date; key_dates as numpy datetime64[D].
-# LastStat -> the statistic for the LAST element; SeriesStat -> one value per element, where
-# element i uses elements 0..i only (trailing).
-LastStat = Callable[[np.ndarray, np.ndarray], float]
+# SeriesStat -> one value per element, where element i uses elements 0..i only (trailing).
 SeriesStat = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
@@ -37,11 +35,7 @@ def decision_time(d: date, hhmm: str = "16:00") -> datetime:
     return datetime.combine(d, time(hh, mm), tzinfo=NEW_YORK).astimezone(UTC)
 
 
-def on_events(
-    frame: pl.DataFrame,
-    series_stat: SeriesStat,
-    last_stat: LastStat | None = None,
-) -> pl.DataFrame:
+def on_events(frame: pl.DataFrame, series_stat: SeriesStat) -> pl.DataFrame:
     """One statistic at every publication event (``on_events_many`` with a single ``stat``)."""
     return on_events_many(frame, {"stat": series_stat})
 
@@ -147,13 +141,3 @@ def to_daily(
             pl.when(stale).then(None).otherwise(pl.col("value")).alias("value"),
         )
     return joined.select("date", "key_date", "value", "stat", "age_days")
-
-
-def last_of(series_stat: SeriesStat) -> LastStat:
-    """A LastStat from a SeriesStat (slow but exact: used on the revision path)."""
-    return lambda arr, dates: float(series_stat(arr, dates)[-1]) if arr.size else float("nan")
-
-
-def values_only(fn: Callable[[np.ndarray], np.ndarray]) -> SeriesStat:
-    """Adapt a values-only trailing transform (e.g. a z-score) to the SeriesStat signature."""
-    return lambda arr, dates: fn(arr)

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from flows.signals.normalise import zscore
-from flows.signals.timeline import decision_time, last_of, on_events, to_daily
+from flows.signals.timeline import decision_time, on_events, to_daily
 
 
 def series_z(a: np.ndarray, dates: np.ndarray | None = None) -> np.ndarray:
@@ -35,7 +35,7 @@ def weekly(n: int, revise: dict[int, float] | None = None, late: dict[int, int] 
 
 def test_fast_path_equals_the_brute_force_as_known_series() -> None:
     frame = weekly(12)
-    ev = on_events(frame, series_z, last_of(series_z))
+    ev = on_events(frame, series_z)
     for row in ev.iter_rows(named=True):
         expected = brute_force(frame, row["event_at"])
         assert row["stat"] == pytest.approx(expected, nan_ok=True)
@@ -43,18 +43,18 @@ def test_fast_path_equals_the_brute_force_as_known_series() -> None:
 
 def test_revision_changes_the_statistic_only_from_its_publication() -> None:
     frame = weekly(12, revise={5: 9.0})
-    ev = on_events(frame, series_z, last_of(series_z))
+    ev = on_events(frame, series_z)
     revised_at = frame.filter(pl.col("version") == 2)["available_at"][0]
     for row in ev.iter_rows(named=True):
         assert row["stat"] == pytest.approx(brute_force(frame, row["event_at"]), nan_ok=True)
     before = ev.filter(pl.col("event_at") < revised_at)
-    unrevised = on_events(weekly(12), series_z, last_of(series_z)).filter(pl.col("event_at") < revised_at)
+    unrevised = on_events(weekly(12), series_z).filter(pl.col("event_at") < revised_at)
     assert before["stat"].to_list() == pytest.approx(unrevised["stat"].to_list(), nan_ok=True)
 
 
 def test_out_of_order_publication_uses_what_was_known() -> None:
     frame = weekly(10, late={3: 4})  # week 3 published four weeks late
-    ev = on_events(frame, series_z, last_of(series_z))
+    ev = on_events(frame, series_z)
     for row in ev.iter_rows(named=True):
         assert row["stat"] == pytest.approx(brute_force(frame, row["event_at"]), nan_ok=True)
 
