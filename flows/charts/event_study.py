@@ -137,6 +137,7 @@ def event_study(
         return pl.DataFrame(schema=RESULT_SCHEMA)
     grid = mkt.select("date", pl.col("ret").alias("mret"))
     grid_dates = grid["date"].to_list()
+    grid_days = np.array(grid_dates, dtype="datetime64[D]")
     rm = grid["mret"].to_numpy().astype(float)
     out: list[pl.DataFrame] = []
     for sym in returns["symbol"].unique().sort().to_list():
@@ -148,7 +149,7 @@ def event_study(
         else:
             ff = None
         for ev_date, label in events.select("date", "label").iter_rows():
-            t0 = int(np.searchsorted(np.array(grid_dates, dtype="datetime64[D]"), np.datetime64(ev_date, "D")))
+            t0 = int(np.searchsorted(grid_days, np.datetime64(ev_date, "D")))
             if t0 >= len(grid_dates) or t0 - pre < 0:
                 continue
             lo, hi = t0 - pre, min(t0 + post, len(grid_dates) - 1)

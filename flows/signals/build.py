@@ -31,6 +31,7 @@ from flows.signals.inputs import Inputs
 from flows.signals.normalise import composite, percentile_rank, warmup_mask, zscore
 from flows.signals.persistence import driver_profile, return_profile
 from flows.signals.regimes import classify, parse_rules
+from flows.signals.timeline import on_events, to_daily
 
 SCORE_COLS = ["date", "symbol", "score", "value", "z", "percentile", "window", "warmup", "age_days"]
 
@@ -102,6 +103,7 @@ def compute(inputs: Inputs, days: Sequence[date], cfg: dict[str, Any], universe:
     stale = cfg["staleness_days"]
     n = len(days)
     rules = parse_rules(cfg["regimes"])
+    first = next((i for i, d in enumerate(days) if d >= write_from), len(days)) if write_from else 0
     out_scores, out_regimes, notes = [], [], []
 
     fut: dict[str, pl.DataFrame] = {}
@@ -112,7 +114,6 @@ def compute(inputs: Inputs, days: Sequence[date], cfg: dict[str, Any], universe:
             out_scores.append(_score_rows(key.upper(), "fut", fut[key], f"{wk_w}w", d_w))
             weeks = int(win.get("fut_change_weeks", 4))
             change = comp.futures_change(rows, days, weeks, wk_w, wk_mp, stale["futures"])
-            change = change.with_columns(pl.lit(None, pl.Float64).alias("percentile"))
             out_scores.append(_score_rows(key.upper(), f"fut_change_{weeks}w", change, f"{wk_w}w", d_w))
     pcs = None
     if inputs.put_call.height:
@@ -176,8 +177,6 @@ def compute(inputs: Inputs, days: Sequence[date], cfg: dict[str, Any], universe:
                 fm_value = _value(fm, n)
                 out_scores += csev_rows(sym, days, close, mkt_close, fm_value, comps, win["csev_weeks"], True)
             if fq is not None and fq.height:
-                from flows.signals.timeline import on_events, to_daily
-
                 # the newest quarter's TTM EPS as known at each publication (versions included)
                 ttm_rows = on_events(
                     fq.select(pl.col("fiscal_period_end").alias("key_date"), pl.col("ttm_eps").alias("value"),
@@ -185,7 +184,6 @@ def compute(inputs: Inputs, days: Sequence[date], cfg: dict[str, Any], universe:
                     lambda vals, _dates: vals,
                 )  # fmt: skip
                 ttm = to_daily(ttm_rows, days, max_age_days=stale["fundamentals"])["stat"]
-                first = next((i for i, d in enumerate(days) if d >= write_from), len(days)) if write_from else 0
                 out_scores += decomposition_rows(
                     sym, days, close, ttm.fill_null(np.nan).to_numpy().astype(float), first=first
                 )

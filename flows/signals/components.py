@@ -27,6 +27,8 @@ from flows.signals.timeline import on_events, on_events_many, to_daily
 
 DAILY_SCHEMA = {"date": pl.Date, "value": pl.Float64, "z": pl.Float64, "age_days": pl.Int64, "warmup": pl.Boolean}
 Transform = Callable[[np.ndarray], np.ndarray]  # raw driver values (by key date) -> component values
+# (asset managers + leveraged funds net) / open interest of one COT contract (a fraction)
+NET_OI = (pl.col("asset_mgr_net_contracts") + pl.col("lev_funds_net_contracts")) / pl.col("open_interest_contracts")
 
 
 def component(
@@ -86,41 +88,24 @@ def futures_positioning(cot: pl.DataFrame, days: Sequence[date], window: int = 1
 
     ``cot``: report_date, available_at, [version], asset_mgr_net_contracts, lev_funds_net_contracts,
     open_interest_contracts (one contract code). ``value`` = net fraction of open interest."""
-    net = (pl.col("asset_mgr_net_contracts") + pl.col("lev_funds_net_contracts")) / pl.col("open_interest_contracts")
-    return component(cot, "report_date", net, days, identity, window, min_periods, max_age, native_pr=window)
+    return component(cot, "report_date", NET_OI, days, identity, window, min_periods, max_age, native_pr=window)
 
 
 def futures_change(cot: pl.DataFrame, days: Sequence[date], weeks: int = 4, window: int = 156,
                    min_periods: int = 52, max_age: int = 21) -> pl.DataFrame:  # fmt: skip
     """The 4-week change of FUT (METHODS §4.4d: "FUT_t and its 4-week change"): FUT_w − FUT_{w−4}
     on the weekly report grid as known at each publication, in z units (``value``; ``z`` null: it is
-    already a difference of z-scores). Null when either week has no FUT."""
+    already a difference of z-scores; ``percentile`` ranks it on the weekly grid). Null when either
+    week has no FUT."""
 
-    def change(vals: np.ndarray, dates: np.ndarray) -> np.ndarray:
+    def change(vals: np.ndarray) -> np.ndarray:
         z = zscore(vals, window, min_periods)
         out = np.full(z.size, np.nan)
         out[weeks:] = z[weeks:] - z[:-weeks]
         return out
 
-    net = (pl.col("asset_mgr_net_contracts") + pl.col("lev_funds_net_contracts")) / pl.col("open_interest_contracts")
-    rows = cot.select(
-        pl.col("report_date").alias("key_date"), net.cast(pl.Float64).alias("value"), "available_at",
-        *(["version"] if "version" in cot.columns else []),
-    )  # fmt: skip
-    ev = on_events_many(rows, {"stat": change, "w": lambda v, d: warmup_mask(v, window).astype(float)})
-    daily = to_daily(ev.select("event_at", "key_date", "value", "stat"), days, max_age_days=max_age)
-    flags = to_daily(ev.select("event_at", "key_date", "value", pl.col("w").alias("stat")), days)
-    return (
-        daily.join(flags.select("date", (pl.col("stat") > 0).alias("warmup")), on="date", how="left")
-        .select(
-            "date",
-            pl.col("stat").fill_nan(None).alias("value"),
-            pl.lit(None, pl.Float64).alias("z"),
-            "age_days",
-            "warmup",
-        )
-        .cast(DAILY_SCHEMA)
-    )
+    frame = component(cot, "report_date", NET_OI, days, change, window, min_periods, max_age, native_pr=window)
+    return frame.with_columns(pl.lit(None, pl.Float64).alias("z"))
 
 
 def options_crowding(pc: pl.DataFrame, days: Sequence[date], window: int = 252, min_periods: int = 126,
